@@ -1,0 +1,340 @@
+//! The `aura` command line: serve (the default), migrate, demo, orgs, keys, export.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::{ScopeSet, keys};
+use crate::config::{GlobalArgs, ServeArgs, parse_duration};
+use crate::demo::{self, DemoOptions};
+use crate::domain::Slug;
+use crate::ids::{self, IdKind};
+use crate::startup::{Application, shutdown_signal};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "aura",
+    version,
+    about = "Aura Partner API server and admin tool"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// `aura` alone serves, with these options.
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the API server (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create the demo organization with deterministic data and print an API key.
+    Demo {
+        /// How many leads to generate.
+        #[arg(long, default_value_t = demo::DEFAULT_LEADS)]
+        leads: usize,
+    },
+    /// Manage organizations.
+    Orgs {
+        #[command(subcommand)]
+        command: OrgsCommand,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Write the GraphQL SDL and the OpenAPI document into a directory.
+    Export {
+        #[arg(long, default_value = "schema")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum OrgsCommand {
+    /// Create an organization.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        slug: String,
+        /// The Clerk organization id (`org_…`) whose members sign in to it.
+        #[arg(long)]
+        clerk_org_id: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Create an API key; prints the secret once, as the last line.
+    Create {
+        /// The organization's slug.
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated scopes; all scopes when omitted.
+        #[arg(long)]
+        scopes: Option<String>,
+        /// Lifetime such as `30d`, `12h`; no expiry when omitted.
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
+    /// List an organization's keys (never their secrets).
+    List {
+        #[arg(long)]
+        org: String,
+    },
+    /// Revoke a key by id (`key_…`); effective on the next request.
+    Revoke { key_id: String },
+}
+
+/// Parses arguments, runs the command, and turns every failure into a one-line reason.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                err.exit();
+            }
+            let rendered = err.to_string();
+            let line = rendered.lines().next().unwrap_or("invalid arguments");
+            eprintln!("{line}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(reason) = crate::telemetry::init(cli.global.log_format, &cli.global.log) {
+        eprintln!("error: {reason}");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let global = cli.global;
+    match cli.command {
+        None => serve(&global, &cli.serve).await,
+        Some(Command::Serve(args)) => serve(&global, &args).await,
+        Some(Command::Migrate) => {
+            connect(&global).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Some(Command::Demo { leads }) => {
+            let db = connect(&global).await?;
+            let started = std::time::Instant::now();
+            let outcome = demo::ensure_demo(
+                &db,
+                DemoOptions {
+                    leads,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            if outcome.seeded {
+                println!(
+                    "seeded organization `{}` with {} leads in {:.2} s",
+                    outcome.organization.slug,
+                    outcome.leads,
+                    started.elapsed().as_secs_f64()
+                );
+            } else {
+                println!(
+                    "organization `{}` already exists; minted a new key",
+                    outcome.organization.slug
+                );
+            }
+            println!("{}", outcome.api_key);
+            Ok(())
+        }
+        Some(Command::Orgs {
+            command:
+                OrgsCommand::Create {
+                    name,
+                    slug,
+                    clerk_org_id,
+                },
+        }) => {
+            let slug = Slug::parse(&slug)?;
+            let db = connect(&global).await?;
+            let org = crate::orgs::create(&db, &name, &slug, clerk_org_id.as_deref())
+                .await
+                .map_err(|e| e.public_message())?;
+            println!(
+                "{}\t{}\t{}",
+                ids::encode(IdKind::Organization, org.id),
+                org.slug,
+                org.name
+            );
+            Ok(())
+        }
+        Some(Command::Keys { command }) => run_keys(&global, command).await,
+        Some(Command::Export { dir }) => export(&dir),
+    }
+}
+
+async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), String> {
+    match command {
+        KeysCommand::Create {
+            org,
+            name,
+            scopes,
+            expires_in,
+        } => {
+            let scopes = match scopes {
+                Some(list) => ScopeSet::parse_list(&list)?,
+                None => ScopeSet::all(),
+            };
+            let expires_at = match expires_in {
+                Some(text) => Some(crate::time::now() + parse_duration(&text)?),
+                None => None,
+            };
+            let db = connect(global).await?;
+            let org = find_org(&db, &org).await?;
+            let created = keys::create(&db, org.id, &name, scopes, expires_at)
+                .await
+                .map_err(|e| e.public_message())?;
+            println!(
+                "created {} `{}` for `{}` with scopes {}",
+                ids::encode(IdKind::ApiKey, created.key.id),
+                created.key.name,
+                org.slug,
+                created.key.scopes
+            );
+            println!("{}", created.secret);
+            Ok(())
+        }
+        KeysCommand::List { org } => {
+            let db = connect(global).await?;
+            let org = find_org(&db, &org).await?;
+            let at = crate::time::now();
+            println!("ID\tNAME\tPREFIX\tSTATUS\tSCOPES\tLAST USED\tEXPIRES");
+            for key in keys::list(&db, org.id)
+                .await
+                .map_err(|e| e.public_message())?
+            {
+                let show = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map(crate::time::format_rfc3339)
+                        .unwrap_or_else(|| "-".to_owned())
+                };
+                println!(
+                    "{}\t{}\t{}…\t{}\t{}\t{}\t{}",
+                    ids::encode(IdKind::ApiKey, key.id),
+                    key.name,
+                    key.display_prefix,
+                    keys::status(&key, at),
+                    key.scopes,
+                    show(key.last_used_at),
+                    show(key.expires_at),
+                );
+            }
+            Ok(())
+        }
+        KeysCommand::Revoke { key_id } => {
+            let id = ids::decode(IdKind::ApiKey, &key_id).map_err(|e| format!("`{key_id}` {e}"))?;
+            let db = connect(global).await?;
+            let key = keys::revoke(&db, id, None)
+                .await
+                .map_err(|e| e.public_message())?;
+            println!("revoked {} `{}`", key_id, key.name);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
+    let config = args.config(global);
+    let db = connect(global).await?;
+    if args.demo {
+        if demo::is_empty(&db).await.map_err(|e| e.to_string())? {
+            let started = std::time::Instant::now();
+            let outcome = demo::ensure_demo(&db, DemoOptions::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "seeded the demo organization ({} leads) in {:.2} s",
+                outcome.leads,
+                started.elapsed().as_secs_f64()
+            );
+            println!("demo API key (shown once):");
+            println!("{}", outcome.api_key);
+        } else {
+            println!(
+                "the database already has data; not seeding (use `aura demo` to mint a demo key)"
+            );
+        }
+    }
+    let app = Application::build_with_db(config.clone(), db)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(
+        address = %config.bind.ip(),
+        port = app.port(),
+        database = crate::db::backend_name(&app.state().db),
+        "listening; GraphQL playground at /graphql"
+    );
+    app.run_until_stopped(shutdown_signal())
+        .await
+        .map_err(|e| format!("server: {e}"))
+}
+
+async fn connect(global: &GlobalArgs) -> Result<DatabaseConnection, String> {
+    let db = crate::db::connect(&global.database_url)
+        .await
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    crate::db::migrate(&db)
+        .await
+        .map_err(|e| format!("migrations failed: {e}"))?;
+    Ok(db)
+}
+
+async fn find_org(
+    db: &DatabaseConnection,
+    slug: &str,
+) -> Result<entities::organization::Model, String> {
+    crate::orgs::find_by_slug(db, slug)
+        .await
+        .map_err(|e| e.public_message())?
+        .ok_or_else(|| format!("no organization with slug `{slug}`"))
+}
+
+fn export(dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join("schema.graphql");
+    std::fs::write(&path, crate::graphql::sdl())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}

@@ -1,0 +1,299 @@
+//! DataLoaders, made per request and scoped to the caller's organization. One loader per
+//! relation kind: `ById` resolves a foreign key to its row; `ByParent` resolves the newest
+//! children of many parents. Each batch is one `IN (…)` statement, so the number of
+//! statements a nested query runs depends on its depth, never on its page size.
+//!
+//! Batches are cut by rounds, not by a timer: the loaders' fetch tasks run inside the
+//! request's own task ([`drive`]), after the resolvers of a round have all been polled
+//! and queued their keys. A timer window (async-graphql's default) splits a batch
+//! whenever resolving one level of a large page takes longer than the window.
+
+use std::collections::HashMap;
+use std::future::{Future, poll_fn};
+use std::marker::PhantomData;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, WindowStatement};
+use sea_orm::{ColumnTrait, DatabaseConnection, ModelTrait, QueryFilter, Value};
+use uuid::Uuid;
+
+use super::tenant::TenantEntity;
+use crate::error::AppError;
+use entities::{booking_link, call, lead, payment, product, team_member};
+
+type LoadError = async_graphql::Error;
+
+/// Loads rows of `E` by primary key.
+pub struct ById<E> {
+    db: DatabaseConnection,
+    organization_id: Uuid,
+    _entity: PhantomData<fn() -> E>,
+}
+
+impl<E: TenantEntity> Loader<Uuid> for ById<E>
+where
+    E::Model: Clone + Send + Sync,
+{
+    type Value = E::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, LoadError> {
+        let rows = E::find()
+            .filter(E::organization_column().eq(self.organization_id))
+            .filter(E::id_column().is_in(keys.iter().copied()))
+            .all(&self.db)
+            .await
+            .map_err(|e| LoadError::from(AppError::from(e)))?;
+        Ok(rows.into_iter().map(|row| (E::id_of(&row), row)).collect())
+    }
+}
+
+/// A parent's children, newest first, at most `limit` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChildrenOf {
+    pub parent: Uuid,
+    pub limit: u16,
+}
+
+/// Loads the children of `E` whose `parent_column` points at the key.
+pub struct ByParent<E: TenantEntity> {
+    db: DatabaseConnection,
+    organization_id: Uuid,
+    parent_column: E::Column,
+}
+
+impl<E: TenantEntity> Loader<ChildrenOf> for ByParent<E>
+where
+    E::Model: Clone + Send + Sync,
+    E::Column: Send + Sync,
+{
+    type Value = Vec<E::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ChildrenOf],
+    ) -> Result<HashMap<ChildrenOf, Vec<E::Model>>, LoadError> {
+        // Callers almost always ask for one limit per batch; each distinct limit is one
+        // statement.
+        let mut by_limit: HashMap<u16, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            by_limit.entry(key.limit).or_default().push(key.parent);
+        }
+        let mut out: HashMap<ChildrenOf, Vec<E::Model>> =
+            keys.iter().map(|key| (*key, Vec::new())).collect();
+        for (limit, parents) in by_limit {
+            let rows = self
+                .newest_children(&parents, limit)
+                .await
+                .map_err(LoadError::from)?;
+            for row in rows {
+                if let Some(parent) = uuid_of(row.get(self.parent_column))
+                    && let Some(children) = out.get_mut(&ChildrenOf { parent, limit })
+                {
+                    children.push(row);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<E: TenantEntity> ByParent<E> {
+    /// `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY created_at DESC, id DESC)` keeps
+    /// each parent's newest `limit` children in a single statement.
+    async fn newest_children(
+        &self,
+        parents: &[Uuid],
+        limit: u16,
+    ) -> Result<Vec<E::Model>, AppError> {
+        let table = E::default();
+        let rank = Alias::new("aura_rank");
+        let mut window = WindowStatement::partition_by((table, self.parent_column));
+        window
+            .order_by((table, E::created_at_column()), Order::Desc)
+            .order_by((table, E::id_column()), Order::Desc);
+        let ranked = Query::select()
+            .column((table, Asterisk))
+            .expr_window_as(Func::cust("ROW_NUMBER"), window, rank.clone())
+            .from(table)
+            .and_where(Expr::col((table, E::organization_column())).eq(self.organization_id))
+            .and_where(Expr::col((table, self.parent_column)).is_in(parents.iter().copied()))
+            .to_owned();
+        let outer_alias = Alias::new("ranked");
+        let statement = Query::select()
+            .column(Asterisk)
+            .from_subquery(ranked, outer_alias.clone())
+            .and_where(Expr::col(rank).lte(i64::from(limit)))
+            .order_by((outer_alias.clone(), E::created_at_column()), Order::Desc)
+            .order_by((outer_alias, E::id_column()), Order::Desc)
+            .to_owned();
+        let backend = self.db.get_database_backend();
+        Ok(E::find()
+            .from_raw_sql(backend.build(&statement))
+            .all(&self.db)
+            .await?)
+    }
+}
+
+fn uuid_of(value: Value) -> Option<Uuid> {
+    match value {
+        Value::Uuid(Some(id)) => Some(id),
+        _ => None,
+    }
+}
+
+/// Fetch tasks queued by a request's loaders, run by [`drive`] in the request's task.
+#[derive(Clone, Default)]
+pub struct BatchQueue(Arc<Mutex<Vec<BoxFuture<'static, ()>>>>);
+
+impl BatchQueue {
+    fn loader<L>(&self, loader: L) -> DataLoader<L>
+    where
+        L: Send + Sync + 'static,
+    {
+        let queue = self.clone();
+        DataLoader::new(loader, move |task: BoxFuture<'static, ()>| {
+            if let Ok(mut pending) = queue.0.lock() {
+                pending.push(task);
+            }
+        })
+        .delay(Duration::ZERO)
+    }
+
+    fn take(&self) -> Vec<BoxFuture<'static, ()>> {
+        self.0
+            .lock()
+            .map(|mut q| std::mem::take(&mut *q))
+            .unwrap_or_default()
+    }
+}
+
+/// Runs `work` (a GraphQL execution) and the batches its loaders queue, in this task:
+/// resolvers first, until every one that can make progress has queued its keys, then
+/// the batches.
+pub async fn drive<F: Future>(queue: BatchQueue, work: F) -> F::Output {
+    let mut work = pin!(work);
+    let mut batches = FuturesUnordered::new();
+    poll_fn(move |cx| {
+        // A large list yields part-way (futures' `FuturesUnordered` polls 32 children at a
+        // time and wakes itself); keep polling until the resolvers are truly waiting.
+        for _ in 0..MAX_RESOLVER_PASSES {
+            let probe = Arc::new(WakeProbe {
+                woken: AtomicBool::new(false),
+                inner: cx.waker().clone(),
+            });
+            let waker = Waker::from(probe.clone());
+            let mut probe_cx = Context::from_waker(&waker);
+            if let Poll::Ready(output) = work.as_mut().poll(&mut probe_cx) {
+                return Poll::Ready(output);
+            }
+            if !probe.woken.load(Ordering::SeqCst) {
+                break;
+            }
+        }
+        batches.extend(queue.take());
+        while let Poll::Ready(Some(())) = batches.poll_next_unpin(cx) {}
+        Poll::Pending
+    })
+    .await
+}
+
+const MAX_RESOLVER_PASSES: usize = 10_000;
+
+/// Forwards wake-ups and remembers that one happened.
+struct WakeProbe {
+    woken: AtomicBool,
+    inner: Waker,
+}
+
+impl Wake for WakeProbe {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.inner.wake_by_ref();
+    }
+}
+
+fn by_id<E: TenantEntity>(
+    queue: &BatchQueue,
+    db: &DatabaseConnection,
+    org: Uuid,
+) -> DataLoader<ById<E>>
+where
+    E::Model: Clone + Send + Sync,
+{
+    queue.loader(ById {
+        db: db.clone(),
+        organization_id: org,
+        _entity: PhantomData,
+    })
+}
+
+fn by_parent<E: TenantEntity>(
+    queue: &BatchQueue,
+    db: &DatabaseConnection,
+    org: Uuid,
+    parent_column: E::Column,
+) -> DataLoader<ByParent<E>>
+where
+    E::Model: Clone + Send + Sync,
+    E::Column: Send + Sync,
+{
+    queue.loader(ByParent {
+        db: db.clone(),
+        organization_id: org,
+        parent_column,
+    })
+}
+
+/// Every loader a request may use, created when the request starts.
+pub struct Loaders {
+    pub lead: DataLoader<ById<lead::Entity>>,
+    pub team_member: DataLoader<ById<team_member::Entity>>,
+    pub product: DataLoader<ById<product::Entity>>,
+    pub booking_link: DataLoader<ById<booking_link::Entity>>,
+    pub calls_by_lead: DataLoader<ByParent<call::Entity>>,
+    pub calls_by_closer: DataLoader<ByParent<call::Entity>>,
+    pub calls_by_setter: DataLoader<ByParent<call::Entity>>,
+    pub calls_by_booking_link: DataLoader<ByParent<call::Entity>>,
+    pub payments_by_lead: DataLoader<ByParent<payment::Entity>>,
+    pub payments_by_product: DataLoader<ByParent<payment::Entity>>,
+    pub payments_by_closer: DataLoader<ByParent<payment::Entity>>,
+    pub payments_by_setter: DataLoader<ByParent<payment::Entity>>,
+    pub leads_by_assignee: DataLoader<ByParent<lead::Entity>>,
+    pub booking_links_by_owner: DataLoader<ByParent<booking_link::Entity>>,
+}
+
+impl Loaders {
+    pub fn new(queue: &BatchQueue, db: &DatabaseConnection, org: Uuid) -> Self {
+        Loaders {
+            lead: by_id(queue, db, org),
+            team_member: by_id(queue, db, org),
+            product: by_id(queue, db, org),
+            booking_link: by_id(queue, db, org),
+            calls_by_lead: by_parent(queue, db, org, call::Column::LeadId),
+            calls_by_closer: by_parent(queue, db, org, call::Column::CloserId),
+            calls_by_setter: by_parent(queue, db, org, call::Column::SetterId),
+            calls_by_booking_link: by_parent(queue, db, org, call::Column::BookingLinkId),
+            payments_by_lead: by_parent(queue, db, org, payment::Column::LeadId),
+            payments_by_product: by_parent(queue, db, org, payment::Column::ProductId),
+            payments_by_closer: by_parent(queue, db, org, payment::Column::CloserId),
+            payments_by_setter: by_parent(queue, db, org, payment::Column::SetterId),
+            leads_by_assignee: by_parent(queue, db, org, lead::Column::AssignedTeamMemberId),
+            booking_links_by_owner: by_parent(queue, db, org, booking_link::Column::OwnerId),
+        }
+    }
+}

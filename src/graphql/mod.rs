@@ -1,0 +1,97 @@
+//! The GraphQL schema: the core of the API. The REST facade runs operations of this same
+//! schema, so data, permissions and pagination are defined here once.
+
+pub mod context;
+pub mod loaders;
+pub mod pagination;
+pub mod query;
+pub mod resources;
+pub mod scalars;
+pub mod tenant;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, ServerError};
+use poem::web::{Data, Html};
+use poem::{Request, handler};
+
+use crate::auth::Principal;
+use crate::state::AppState;
+use context::RequestContext;
+use loaders::{BatchQueue, Loaders, drive};
+
+#[derive(MergedObject, Default)]
+pub struct Query(query::ResourceQuery);
+
+pub type AuraSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+pub fn build_schema(state: Option<AppState>) -> AuraSchema {
+    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription);
+    if let Some(state) = state {
+        builder = builder.data(state);
+    }
+    builder.finish()
+}
+
+/// The schema in SDL, as committed in `schema/schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None).sdl()
+}
+
+/// Runs one operation as `principal` (or anonymously), with fresh loaders scoped to the
+/// principal's organization.
+pub async fn execute(
+    schema: &AuraSchema,
+    state: &AppState,
+    principal: Option<Principal>,
+    mut request: async_graphql::Request,
+) -> async_graphql::Response {
+    let queue = BatchQueue::default();
+    if let Some(principal) = principal {
+        request = request.data(RequestContext {
+            loaders: Loaders::new(&queue, &state.db, principal.organization_id),
+            principal,
+        });
+    }
+    let mut response = drive(queue, schema.execute(request)).await;
+    for error in &mut response.errors {
+        ensure_code(error);
+    }
+    response
+}
+
+/// Errors raised by async-graphql itself (syntax, unknown fields, bad variables) carry
+/// no code; every error a client sees must have one.
+fn ensure_code(error: &mut ServerError) {
+    let has_code = error
+        .extensions
+        .as_ref()
+        .is_some_and(|ext| ext.get("code").is_some());
+    if !has_code {
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "VALIDATION_ERROR");
+    }
+}
+
+#[handler]
+pub async fn playground() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .title("Aura GraphQL playground")
+            .finish(),
+    )
+}
+
+#[handler]
+pub async fn graphql_http(
+    schema: Data<&AuraSchema>,
+    state: Data<&AppState>,
+    req: &Request,
+    body: async_graphql_poem::GraphQLRequest,
+) -> async_graphql_poem::GraphQLResponse {
+    let principal = req.extensions().get::<Principal>().cloned();
+    execute(&schema, &state, principal, body.0).await.into()
+}

@@ -1,0 +1,225 @@
+//! The read side of the schema: a get and a connection for every resource, and `node`.
+
+use async_graphql::{Context, ID, Interface, Object, Result};
+use entities::{booking_link, call, lead, payment, product, team_member};
+
+use super::context::authorize;
+use super::pagination::PageConnection;
+use super::resources::booking_link::{BookingLink, BookingLinkFilter};
+use super::resources::call::{Call, CallFilter};
+use super::resources::lead::{Lead, LeadFilter};
+use super::resources::payment::{Payment, PaymentFilter};
+use super::resources::product::{Product, ProductFilter};
+use super::resources::team_member::{TeamMember, TeamMemberFilter};
+use super::resources::{find_in_org, get, list};
+use crate::auth::Scope;
+use crate::ids::{self, IdKind};
+
+/// Anything with a global id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    Lead(Lead),
+    Call(Call),
+    TeamMember(TeamMember),
+    BookingLink(BookingLink),
+    Product(Product),
+    Payment(Payment),
+}
+
+#[derive(Default)]
+pub struct ResourceQuery;
+
+#[Object]
+impl ResourceQuery {
+    /// Fetches any object by its id (`lead_…`, `call_…`, `tm_…`, `bl_…`, `prod_…`,
+    /// `pay_…`). Null when it does not exist in your organization.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let Some((kind, uuid)) = ids::parse_any(id.as_str()) else {
+            return Ok(None);
+        };
+        let scope = match kind {
+            IdKind::Lead => Scope::LeadsRead,
+            IdKind::Call => Scope::CallsRead,
+            IdKind::TeamMember => Scope::TeamRead,
+            IdKind::BookingLink => Scope::BookingLinksRead,
+            IdKind::Product => Scope::ProductsRead,
+            IdKind::Payment => Scope::PaymentsRead,
+            _ => return Ok(None),
+        };
+        let org = authorize(ctx, scope)?.principal.organization_id;
+        Ok(match kind {
+            IdKind::Lead => find_in_org::<lead::Entity>(ctx, org, uuid)
+                .await?
+                .map(|m| Node::Lead(Lead(m))),
+            IdKind::Call => find_in_org::<call::Entity>(ctx, org, uuid)
+                .await?
+                .map(|m| Node::Call(Call(m))),
+            IdKind::TeamMember => find_in_org::<team_member::Entity>(ctx, org, uuid)
+                .await?
+                .map(|m| Node::TeamMember(TeamMember(m))),
+            IdKind::BookingLink => find_in_org::<booking_link::Entity>(ctx, org, uuid)
+                .await?
+                .map(|m| Node::BookingLink(BookingLink(m))),
+            IdKind::Product => find_in_org::<product::Entity>(ctx, org, uuid)
+                .await?
+                .map(|m| Node::Product(Product(m))),
+            IdKind::Payment => find_in_org::<payment::Entity>(ctx, org, uuid)
+                .await?
+                .map(|m| Node::Payment(Payment(m))),
+            _ => None,
+        })
+    }
+
+    /// A lead by id. Needs `leads:read`.
+    async fn lead(&self, ctx: &Context<'_>, id: ID) -> Result<Lead> {
+        Ok(Lead(get::<lead::Entity>(ctx, Scope::LeadsRead, &id).await?))
+    }
+
+    /// Leads, newest first. Needs `leads:read`.
+    async fn leads(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
+        #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
+        filter: Option<LeadFilter>,
+    ) -> Result<PageConnection<Lead>> {
+        Ok(list::<lead::Entity, _>(
+            ctx,
+            Scope::LeadsRead,
+            first,
+            after,
+            |s| filter.unwrap_or_default().apply(s),
+            Lead,
+        )
+        .await?)
+    }
+
+    /// A call by id. Needs `calls:read`.
+    async fn call(&self, ctx: &Context<'_>, id: ID) -> Result<Call> {
+        Ok(Call(get::<call::Entity>(ctx, Scope::CallsRead, &id).await?))
+    }
+
+    /// Calls, newest first. Needs `calls:read`.
+    async fn calls(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
+        #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
+        filter: Option<CallFilter>,
+    ) -> Result<PageConnection<Call>> {
+        Ok(list::<call::Entity, _>(
+            ctx,
+            Scope::CallsRead,
+            first,
+            after,
+            |s| filter.unwrap_or_default().apply(s),
+            Call,
+        )
+        .await?)
+    }
+
+    /// A team member by id. Needs `team:read`.
+    async fn team_member(&self, ctx: &Context<'_>, id: ID) -> Result<TeamMember> {
+        Ok(TeamMember(
+            get::<team_member::Entity>(ctx, Scope::TeamRead, &id).await?,
+        ))
+    }
+
+    /// Team members with their roles and commission rates, newest first. Needs `team:read`.
+    async fn team_members(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
+        #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
+        filter: Option<TeamMemberFilter>,
+    ) -> Result<PageConnection<TeamMember>> {
+        Ok(list::<team_member::Entity, _>(
+            ctx,
+            Scope::TeamRead,
+            first,
+            after,
+            |s| filter.unwrap_or_default().apply(s),
+            TeamMember,
+        )
+        .await?)
+    }
+
+    /// A booking link by id. Needs `booking_links:read`.
+    async fn booking_link(&self, ctx: &Context<'_>, id: ID) -> Result<BookingLink> {
+        Ok(BookingLink(
+            get::<booking_link::Entity>(ctx, Scope::BookingLinksRead, &id).await?,
+        ))
+    }
+
+    /// Booking links, newest first. Needs `booking_links:read`.
+    async fn booking_links(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
+        #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
+        filter: Option<BookingLinkFilter>,
+    ) -> Result<PageConnection<BookingLink>> {
+        Ok(list::<booking_link::Entity, _>(
+            ctx,
+            Scope::BookingLinksRead,
+            first,
+            after,
+            |s| filter.unwrap_or_default().apply(s),
+            BookingLink,
+        )
+        .await?)
+    }
+
+    /// A product by id. Needs `products:read`.
+    async fn product(&self, ctx: &Context<'_>, id: ID) -> Result<Product> {
+        Ok(Product(
+            get::<product::Entity>(ctx, Scope::ProductsRead, &id).await?,
+        ))
+    }
+
+    /// The product catalog, newest first. Needs `products:read`.
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
+        #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
+        filter: Option<ProductFilter>,
+    ) -> Result<PageConnection<Product>> {
+        Ok(list::<product::Entity, _>(
+            ctx,
+            Scope::ProductsRead,
+            first,
+            after,
+            |s| filter.unwrap_or_default().apply(s),
+            Product,
+        )
+        .await?)
+    }
+
+    /// A payment by id. Needs `payments:read`.
+    async fn payment(&self, ctx: &Context<'_>, id: ID) -> Result<Payment> {
+        Ok(Payment(
+            get::<payment::Entity>(ctx, Scope::PaymentsRead, &id).await?,
+        ))
+    }
+
+    /// Payment records, newest first. Needs `payments:read`.
+    async fn payments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
+        #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
+        filter: Option<PaymentFilter>,
+    ) -> Result<PageConnection<Payment>> {
+        Ok(list::<payment::Entity, _>(
+            ctx,
+            Scope::PaymentsRead,
+            first,
+            after,
+            |s| filter.unwrap_or_default().apply(s),
+            Payment,
+        )
+        .await?)
+    }
+}

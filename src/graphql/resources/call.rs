@@ -1,0 +1,149 @@
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use entities::call;
+use sea_orm::{ColumnTrait, Condition, QueryFilter, Select};
+
+use super::booking_link::BookingLink;
+use super::lead::Lead;
+use super::team_member::TeamMember;
+use super::{TimeRange, optional_public_id, parse_id, public_id};
+use crate::auth::Scope;
+use crate::graphql::context::authorize;
+use crate::graphql::scalars::DateTime;
+use crate::ids::IdKind;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::call::CallStatus")]
+pub enum CallStatus {
+    Scheduled,
+    Completed,
+    NoShow,
+    Canceled,
+    Rescheduled,
+}
+
+/// A sales call with a lead.
+pub struct Call(pub call::Model);
+
+#[Object]
+impl Call {
+    pub async fn id(&self) -> ID {
+        public_id(IdKind::Call, self.0.id)
+    }
+    async fn lead_id(&self) -> ID {
+        public_id(IdKind::Lead, self.0.lead_id)
+    }
+    /// Needs `leads:read`.
+    async fn lead(&self, ctx: &Context<'_>) -> Result<Option<Lead>> {
+        let request = authorize(ctx, Scope::LeadsRead)?;
+        Ok(request
+            .loaders
+            .lead
+            .load_one(self.0.lead_id)
+            .await?
+            .map(Lead))
+    }
+    async fn closer_id(&self) -> Option<ID> {
+        optional_public_id(IdKind::TeamMember, self.0.closer_id)
+    }
+    /// The team member who runs the call. Needs `team:read`.
+    async fn closer(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
+        load_member(ctx, self.0.closer_id).await
+    }
+    async fn setter_id(&self) -> Option<ID> {
+        optional_public_id(IdKind::TeamMember, self.0.setter_id)
+    }
+    /// The team member who set the call up. Needs `team:read`.
+    async fn setter(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
+        load_member(ctx, self.0.setter_id).await
+    }
+    async fn booking_link_id(&self) -> Option<ID> {
+        optional_public_id(IdKind::BookingLink, self.0.booking_link_id)
+    }
+    /// The booking link the call was booked through, if any. Needs `booking_links:read`.
+    async fn booking_link(&self, ctx: &Context<'_>) -> Result<Option<BookingLink>> {
+        let Some(id) = self.0.booking_link_id else {
+            return Ok(None);
+        };
+        let request = authorize(ctx, Scope::BookingLinksRead)?;
+        Ok(request
+            .loaders
+            .booking_link
+            .load_one(id)
+            .await?
+            .map(BookingLink))
+    }
+    async fn scheduled_at(&self) -> DateTime {
+        self.0.scheduled_at.into()
+    }
+    async fn duration_minutes(&self) -> i32 {
+        self.0.duration_minutes
+    }
+    async fn status(&self) -> CallStatus {
+        self.0.status.into()
+    }
+    /// What came of the call (`closed_won`, `follow_up`, …), once logged.
+    async fn outcome(&self) -> Option<&str> {
+        self.0.outcome.as_deref()
+    }
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
+    }
+}
+
+async fn load_member(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> Result<Option<TeamMember>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let request = authorize(ctx, Scope::TeamRead)?;
+    Ok(request
+        .loaders
+        .team_member
+        .load_one(id)
+        .await?
+        .map(TeamMember))
+}
+
+#[derive(InputObject, Default)]
+pub struct CallFilter {
+    #[graphql(flatten)]
+    pub time: TimeRange,
+    pub status: Option<CallStatus>,
+    pub lead_id: Option<ID>,
+    /// Calls this team member closes or set.
+    pub team_member_id: Option<ID>,
+    pub booking_link_id: Option<ID>,
+}
+
+impl CallFilter {
+    pub fn apply(
+        self,
+        mut select: Select<call::Entity>,
+    ) -> crate::error::AppResult<Select<call::Entity>> {
+        select = self.time.apply(select);
+        if let Some(status) = self.status {
+            select = select.filter(call::Column::Status.eq(call::CallStatus::from(status)));
+        }
+        if let Some(id) = &self.lead_id {
+            select = select.filter(call::Column::LeadId.eq(parse_id(IdKind::Lead, "leadId", id)?));
+        }
+        if let Some(id) = &self.team_member_id {
+            let id = parse_id(IdKind::TeamMember, "teamMemberId", id)?;
+            select = select.filter(
+                Condition::any()
+                    .add(call::Column::CloserId.eq(id))
+                    .add(call::Column::SetterId.eq(id)),
+            );
+        }
+        if let Some(id) = &self.booking_link_id {
+            let id = parse_id(IdKind::BookingLink, "bookingLinkId", id)?;
+            select = select.filter(call::Column::BookingLinkId.eq(id));
+        }
+        Ok(select)
+    }
+}

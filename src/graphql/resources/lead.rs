@@ -1,0 +1,150 @@
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject};
+use entities::lead;
+use sea_orm::{ColumnTrait, QueryFilter, Select};
+
+use super::call::Call;
+use super::payment::Payment;
+use super::team_member::TeamMember;
+use super::{TimeRange, optional_public_id, parse_id, public_id, relation_limit};
+use crate::auth::Scope;
+use crate::graphql::context::authorize;
+use crate::graphql::loaders::ChildrenOf;
+use crate::graphql::scalars::DateTime;
+use crate::ids::IdKind;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::lead::LeadStatus")]
+pub enum LeadStatus {
+    New,
+    Contacted,
+    Qualified,
+    Booked,
+    Won,
+    Lost,
+}
+
+/// A prospect in the sales pipeline.
+pub struct Lead(pub lead::Model);
+
+/// Marketing attribution captured with the lead.
+#[derive(SimpleObject)]
+pub struct Utm {
+    pub source: Option<String>,
+    pub medium: Option<String>,
+    pub campaign: Option<String>,
+    pub term: Option<String>,
+    pub content: Option<String>,
+}
+
+#[Object]
+impl Lead {
+    pub async fn id(&self) -> ID {
+        public_id(IdKind::Lead, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    /// Where the lead came from (`facebook_ads`, `referral`, …).
+    async fn source(&self) -> Option<&str> {
+        self.0.source.as_deref()
+    }
+    async fn status(&self) -> LeadStatus {
+        self.0.status.into()
+    }
+    /// The id of the team member who owns the lead.
+    async fn assigned_team_member_id(&self) -> Option<ID> {
+        optional_public_id(IdKind::TeamMember, self.0.assigned_team_member_id)
+    }
+    /// The team member who owns the lead. Needs `team:read`.
+    async fn assigned_to(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
+        let Some(id) = self.0.assigned_team_member_id else {
+            return Ok(None);
+        };
+        let request = authorize(ctx, Scope::TeamRead)?;
+        Ok(request
+            .loaders
+            .team_member
+            .load_one(id)
+            .await?
+            .map(TeamMember))
+    }
+    async fn utm(&self) -> Utm {
+        Utm {
+            source: self.0.utm_source.clone(),
+            medium: self.0.utm_medium.clone(),
+            campaign: self.0.utm_campaign.clone(),
+            term: self.0.utm_term.clone(),
+            content: self.0.utm_content.clone(),
+        }
+    }
+    /// Free-form answers and fields collected with the lead.
+    async fn custom_fields(&self) -> Json<&serde_json::Value> {
+        Json(&self.0.custom_fields)
+    }
+    /// The lead's newest calls. Needs `calls:read`.
+    async fn calls(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 25)] first: i32,
+    ) -> Result<Vec<Call>> {
+        let request = authorize(ctx, Scope::CallsRead)?;
+        let key = ChildrenOf {
+            parent: self.0.id,
+            limit: relation_limit(first)?,
+        };
+        let rows = request.loaders.calls_by_lead.load_one(key).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(Call).collect())
+    }
+    /// The lead's newest payments. Needs `payments:read`.
+    async fn payments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 25)] first: i32,
+    ) -> Result<Vec<Payment>> {
+        let request = authorize(ctx, Scope::PaymentsRead)?;
+        let key = ChildrenOf {
+            parent: self.0.id,
+            limit: relation_limit(first)?,
+        };
+        let rows = request.loaders.payments_by_lead.load_one(key).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(Payment).collect())
+    }
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct LeadFilter {
+    #[graphql(flatten)]
+    pub time: TimeRange,
+    pub status: Option<LeadStatus>,
+    /// Only leads assigned to this team member.
+    pub assigned_team_member_id: Option<ID>,
+}
+
+impl LeadFilter {
+    pub fn apply(
+        self,
+        mut select: Select<lead::Entity>,
+    ) -> crate::error::AppResult<Select<lead::Entity>> {
+        select = self.time.apply(select);
+        if let Some(status) = self.status {
+            select = select.filter(lead::Column::Status.eq(lead::LeadStatus::from(status)));
+        }
+        if let Some(id) = &self.assigned_team_member_id {
+            let id = parse_id(IdKind::TeamMember, "assignedTeamMemberId", id)?;
+            select = select.filter(lead::Column::AssignedTeamMemberId.eq(id));
+        }
+        Ok(select)
+    }
+}

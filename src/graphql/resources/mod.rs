@@ -1,0 +1,123 @@
+//! One module per resource: its GraphQL object (a DTO over the entity model, never the
+//! model itself), enums, filter input and list/get resolvers.
+
+pub mod booking_link;
+pub mod call;
+pub mod lead;
+pub mod payment;
+pub mod product;
+pub mod team_member;
+
+use async_graphql::{Context, ID, InputObject};
+use sea_orm::Select;
+use uuid::Uuid;
+
+use super::context::{authorize, state};
+use super::pagination::{PageArgs, PageConnection, apply_time_range, fetch_page};
+use super::scalars::DateTime;
+use super::tenant::TenantEntity;
+use crate::auth::Scope;
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, IdKind};
+
+/// Time bounds every list accepts.
+#[derive(InputObject, Default, Clone)]
+pub struct TimeRange {
+    /// Only items created strictly after this instant.
+    pub created_after: Option<DateTime>,
+    /// Only items created strictly before this instant.
+    pub created_before: Option<DateTime>,
+    /// Only items changed strictly after this instant (for incremental syncs).
+    pub updated_after: Option<DateTime>,
+}
+
+impl TimeRange {
+    pub fn apply<E: TenantEntity>(&self, select: Select<E>) -> Select<E> {
+        apply_time_range(
+            select,
+            self.created_after.map(|d| d.0),
+            self.created_before.map(|d| d.0),
+            self.updated_after.map(|d| d.0),
+        )
+    }
+}
+
+/// The page size of a nested list (`lead.calls(first:)`).
+pub fn relation_limit(first: i32) -> AppResult<u16> {
+    if (1..=100).contains(&first) {
+        Ok(first as u16)
+    } else {
+        Err(AppError::validation("first", "must be between 1 and 100"))
+    }
+}
+
+/// Parses an id given as a filter or argument, naming the field when it is malformed.
+pub fn parse_id(kind: IdKind, field: &str, id: &ID) -> AppResult<Uuid> {
+    ids::decode(kind, id.as_str()).map_err(|err| AppError::validation(field, err.to_string()))
+}
+
+pub fn public_id(kind: IdKind, id: Uuid) -> ID {
+    ID(ids::encode(kind, id))
+}
+
+pub fn optional_public_id(kind: IdKind, id: Option<Uuid>) -> Option<ID> {
+    id.map(|id| public_id(kind, id))
+}
+
+/// The list resolver every resource shares: scope check, page, organization, keyset.
+pub async fn list<E, N>(
+    ctx: &Context<'_>,
+    scope: Scope,
+    first: i32,
+    after: Option<String>,
+    select: impl FnOnce(Select<E>) -> AppResult<Select<E>>,
+    wrap: impl Fn(E::Model) -> N,
+) -> AppResult<PageConnection<N>>
+where
+    E: TenantEntity,
+    N: async_graphql::OutputType,
+{
+    let request = authorize(ctx, scope)?;
+    let page = PageArgs::parse(first, after.as_deref())?;
+    let select = select(E::find())?;
+    let rows = fetch_page(
+        &state(ctx).db,
+        request.principal.organization_id,
+        select,
+        page,
+    )
+    .await?;
+    Ok(rows.into_connection::<E, N>(wrap))
+}
+
+/// The get-by-id resolver every resource shares. Another organization's id, a malformed
+/// id and a missing row all answer the same NOT_FOUND.
+pub async fn get<E>(ctx: &Context<'_>, scope: Scope, id: &ID) -> AppResult<E::Model>
+where
+    E: TenantEntity,
+    E::Model: Clone + Send + Sync,
+{
+    let request = authorize(ctx, scope)?;
+    let not_found =
+        || AppError::NotFound(format!("{} `{}` not found", E::KIND.noun(), id.as_str()));
+    let uuid = ids::decode(E::KIND, id.as_str()).map_err(|_| not_found())?;
+    find_in_org::<E>(ctx, request.principal.organization_id, uuid)
+        .await?
+        .ok_or_else(not_found)
+}
+
+pub async fn find_in_org<E>(
+    ctx: &Context<'_>,
+    organization_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<E::Model>>
+where
+    E: TenantEntity,
+{
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(E::find()
+        .filter(E::organization_column().eq(organization_id))
+        .filter(E::id_column().eq(id))
+        .one(&state(ctx).db)
+        .await?)
+}

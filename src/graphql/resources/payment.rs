@@ -1,0 +1,151 @@
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use entities::payment;
+use sea_orm::{ColumnTrait, Condition, QueryFilter, Select};
+
+use super::lead::Lead;
+use super::product::Product;
+use super::team_member::TeamMember;
+use super::{TimeRange, optional_public_id, parse_id, public_id};
+use crate::auth::Scope;
+use crate::graphql::context::authorize;
+use crate::graphql::scalars::DateTime;
+use crate::ids::IdKind;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::payment::PaymentStatus")]
+pub enum PaymentStatus {
+    Pending,
+    Succeeded,
+    Failed,
+    Refunded,
+}
+
+/// Money received from a lead.
+pub struct Payment(pub payment::Model);
+
+#[Object]
+impl Payment {
+    pub async fn id(&self) -> ID {
+        public_id(IdKind::Payment, self.0.id)
+    }
+    async fn lead_id(&self) -> ID {
+        public_id(IdKind::Lead, self.0.lead_id)
+    }
+    /// Needs `leads:read`.
+    async fn lead(&self, ctx: &Context<'_>) -> Result<Option<Lead>> {
+        let request = authorize(ctx, Scope::LeadsRead)?;
+        Ok(request
+            .loaders
+            .lead
+            .load_one(self.0.lead_id)
+            .await?
+            .map(Lead))
+    }
+    async fn product_id(&self) -> Option<ID> {
+        optional_public_id(IdKind::Product, self.0.product_id)
+    }
+    /// Needs `products:read`.
+    async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
+        let Some(id) = self.0.product_id else {
+            return Ok(None);
+        };
+        let request = authorize(ctx, Scope::ProductsRead)?;
+        Ok(request.loaders.product.load_one(id).await?.map(Product))
+    }
+    async fn closer_id(&self) -> Option<ID> {
+        optional_public_id(IdKind::TeamMember, self.0.closer_id)
+    }
+    /// Needs `team:read`.
+    async fn closer(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
+        load_member(ctx, self.0.closer_id).await
+    }
+    async fn setter_id(&self) -> Option<ID> {
+        optional_public_id(IdKind::TeamMember, self.0.setter_id)
+    }
+    /// Needs `team:read`.
+    async fn setter(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
+        load_member(ctx, self.0.setter_id).await
+    }
+    /// Minor units of `currency` (cents for USD).
+    async fn amount(&self) -> i64 {
+        self.0.amount
+    }
+    /// ISO 4217 code, e.g. `USD`.
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    async fn status(&self) -> PaymentStatus {
+        self.0.status.into()
+    }
+    /// Who processed the payment (`stripe`, `paypal`, `wire`, …).
+    async fn processor(&self) -> &str {
+        &self.0.processor
+    }
+    /// The processor's own id for the payment.
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+    async fn paid_at(&self) -> Option<DateTime> {
+        self.0.paid_at.map(DateTime)
+    }
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
+    }
+}
+
+async fn load_member(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> Result<Option<TeamMember>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let request = authorize(ctx, Scope::TeamRead)?;
+    Ok(request
+        .loaders
+        .team_member
+        .load_one(id)
+        .await?
+        .map(TeamMember))
+}
+
+#[derive(InputObject, Default)]
+pub struct PaymentFilter {
+    #[graphql(flatten)]
+    pub time: TimeRange,
+    pub status: Option<PaymentStatus>,
+    pub lead_id: Option<ID>,
+    pub product_id: Option<ID>,
+    /// Payments this team member closed or set.
+    pub team_member_id: Option<ID>,
+}
+
+impl PaymentFilter {
+    pub fn apply(
+        self,
+        mut select: Select<payment::Entity>,
+    ) -> crate::error::AppResult<Select<payment::Entity>> {
+        select = self.time.apply(select);
+        if let Some(status) = self.status {
+            select =
+                select.filter(payment::Column::Status.eq(payment::PaymentStatus::from(status)));
+        }
+        if let Some(id) = &self.lead_id {
+            select =
+                select.filter(payment::Column::LeadId.eq(parse_id(IdKind::Lead, "leadId", id)?));
+        }
+        if let Some(id) = &self.product_id {
+            let id = parse_id(IdKind::Product, "productId", id)?;
+            select = select.filter(payment::Column::ProductId.eq(id));
+        }
+        if let Some(id) = &self.team_member_id {
+            let id = parse_id(IdKind::TeamMember, "teamMemberId", id)?;
+            select = select.filter(
+                Condition::any()
+                    .add(payment::Column::CloserId.eq(id))
+                    .add(payment::Column::SetterId.eq(id)),
+            );
+        }
+        Ok(select)
+    }
+}

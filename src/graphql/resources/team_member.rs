@@ -1,0 +1,179 @@
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use entities::team_member;
+use sea_orm::{ColumnTrait, QueryFilter, Select};
+
+use super::booking_link::BookingLink;
+use super::call::Call;
+use super::lead::Lead;
+use super::payment::Payment;
+use super::{TimeRange, public_id, relation_limit};
+use crate::auth::Scope;
+use crate::domain::CommissionRate;
+use crate::graphql::context::authorize;
+use crate::graphql::loaders::ChildrenOf;
+use crate::graphql::scalars::{DateTime, Decimal};
+use crate::ids::IdKind;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::team_member::TeamRole")]
+pub enum TeamRole {
+    Owner,
+    Admin,
+    Manager,
+    Closer,
+    Setter,
+}
+
+/// Which side of a call or payment a team member was on.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum Participation {
+    #[default]
+    Closer,
+    Setter,
+}
+
+/// A member of the sales team.
+pub struct TeamMember(pub team_member::Model);
+
+#[Object]
+impl TeamMember {
+    pub async fn id(&self) -> ID {
+        public_id(IdKind::TeamMember, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn role(&self) -> TeamRole {
+        self.0.role.into()
+    }
+    /// The fraction of a payment this member earns, as an exact decimal (`"0.1"` is 10 %).
+    async fn commission_rate(&self) -> Decimal {
+        let rate = CommissionRate::from_ppm(self.0.commission_rate_ppm)
+            .map(CommissionRate::to_decimal)
+            .unwrap_or_default();
+        Decimal(rate)
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// IANA time zone, e.g. `America/New_York`.
+    async fn timezone(&self) -> &str {
+        &self.0.timezone
+    }
+    /// The member's newest calls, as closer (default) or as setter. Needs `calls:read`.
+    async fn calls(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 25)] first: i32,
+        #[graphql(default)] role: Participation,
+    ) -> Result<Vec<Call>> {
+        let request = authorize(ctx, Scope::CallsRead)?;
+        let key = self.children(first)?;
+        let loader = match role {
+            Participation::Closer => &request.loaders.calls_by_closer,
+            Participation::Setter => &request.loaders.calls_by_setter,
+        };
+        Ok(loader
+            .load_one(key)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Call)
+            .collect())
+    }
+    /// The member's newest payments, as closer (default) or as setter. Needs `payments:read`.
+    async fn payments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 25)] first: i32,
+        #[graphql(default)] role: Participation,
+    ) -> Result<Vec<Payment>> {
+        let request = authorize(ctx, Scope::PaymentsRead)?;
+        let key = self.children(first)?;
+        let loader = match role {
+            Participation::Closer => &request.loaders.payments_by_closer,
+            Participation::Setter => &request.loaders.payments_by_setter,
+        };
+        Ok(loader
+            .load_one(key)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Payment)
+            .collect())
+    }
+    /// Leads assigned to the member, newest first. Needs `leads:read`.
+    async fn assigned_leads(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 25)] first: i32,
+    ) -> Result<Vec<Lead>> {
+        let request = authorize(ctx, Scope::LeadsRead)?;
+        let rows = request
+            .loaders
+            .leads_by_assignee
+            .load_one(self.children(first)?)
+            .await?;
+        Ok(rows.unwrap_or_default().into_iter().map(Lead).collect())
+    }
+    /// Booking links the member owns. Needs `booking_links:read`.
+    async fn booking_links(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 25)] first: i32,
+    ) -> Result<Vec<BookingLink>> {
+        let request = authorize(ctx, Scope::BookingLinksRead)?;
+        let rows = request
+            .loaders
+            .booking_links_by_owner
+            .load_one(self.children(first)?)
+            .await?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(BookingLink)
+            .collect())
+    }
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
+    }
+}
+
+impl TeamMember {
+    fn children(&self, first: i32) -> crate::error::AppResult<ChildrenOf> {
+        Ok(ChildrenOf {
+            parent: self.0.id,
+            limit: relation_limit(first)?,
+        })
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct TeamMemberFilter {
+    #[graphql(flatten)]
+    pub time: TimeRange,
+    pub role: Option<TeamRole>,
+    pub active: Option<bool>,
+}
+
+impl TeamMemberFilter {
+    pub fn apply(
+        self,
+        mut select: Select<team_member::Entity>,
+    ) -> crate::error::AppResult<Select<team_member::Entity>> {
+        select = self.time.apply(select);
+        if let Some(role) = self.role {
+            select = select.filter(team_member::Column::Role.eq(team_member::TeamRole::from(role)));
+        }
+        if let Some(active) = self.active {
+            select = select.filter(team_member::Column::Active.eq(active));
+        }
+        Ok(select)
+    }
+}

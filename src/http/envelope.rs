@@ -1,0 +1,185 @@
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use poem::http::{HeaderMap, HeaderValue, StatusCode, header};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+
+use crate::error::AppError;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The request's id: the caller's `X-Request-Id` when it is a sane token, else a new one.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    fn from_headers(headers: &HeaderMap) -> Self {
+        let supplied = headers
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| {
+                (1..=64).contains(&v.len())
+                    && v.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            });
+        match supplied {
+            Some(id) => RequestId(id.to_owned()),
+            None => RequestId(crate::ids::encode_with_prefix("req", uuid::Uuid::now_v7())),
+        }
+    }
+}
+
+/// Outermost middleware. Whatever happens inside (an error from any layer, a panic, an
+/// unknown route) leaves as the contract's JSON error with the request id.
+pub struct Envelope {
+    allowed_methods: fn(&str) -> Vec<String>,
+}
+
+impl Envelope {
+    /// `allowed_methods` answers `Allow` for a path, for 405 responses.
+    pub fn new(allowed_methods: fn(&str) -> Vec<String>) -> Self {
+        Envelope { allowed_methods }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for Envelope {
+    type Output = EnvelopeEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        EnvelopeEndpoint {
+            inner,
+            allowed_methods: self.allowed_methods,
+        }
+    }
+}
+
+pub struct EnvelopeEndpoint<E> {
+    inner: E,
+    allowed_methods: fn(&str) -> Vec<String>,
+}
+
+impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let started = Instant::now();
+        let request_id = RequestId::from_headers(req.headers());
+        req.extensions_mut().insert(request_id.clone());
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+
+        let outcome = AssertUnwindSafe(self.inner.call(req)).catch_unwind().await;
+        let mut response = match outcome {
+            Ok(Ok(output)) => output.into_response(),
+            Ok(Err(err)) => {
+                let app_error = classify(err, &path, self.allowed_methods);
+                error_response(&app_error, &request_id)
+            }
+            Err(panic) => {
+                let detail = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_owned());
+                error_response(&AppError::Internal(format!("panic: {detail}")), &request_id)
+            }
+        };
+        if let Ok(value) = HeaderValue::from_str(&request_id.0) {
+            response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        tracing::info!(
+            request_id = %request_id.0,
+            method = %method,
+            path = %path,
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+        Ok(response)
+    }
+}
+
+/// Maps any poem error onto the one error type.
+fn classify(err: poem::Error, path: &str, allowed_methods: fn(&str) -> Vec<String>) -> AppError {
+    if err.is::<AppError>() {
+        if let Ok(app_error) = err.downcast::<AppError>() {
+            return app_error;
+        }
+        return AppError::internal("error downcast failed");
+    }
+    let message = err.to_string();
+    match err.status() {
+        StatusCode::BAD_REQUEST => AppError::Validation {
+            field: None,
+            message,
+        },
+        StatusCode::UNAUTHORIZED => AppError::Unauthorized(message),
+        StatusCode::FORBIDDEN => AppError::Forbidden(message),
+        StatusCode::NOT_FOUND => AppError::NotFound(format!("no such endpoint: {path}")),
+        StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed {
+            allow: allowed_methods(path),
+        },
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge {
+            limit: crate::config::MAX_BODY_BYTES,
+        },
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::Validation {
+            field: None,
+            message: format!("{message}; send `Content-Type: application/json`"),
+        },
+        status if status.is_client_error() => AppError::BadRequest(message),
+        _ => AppError::Internal(message),
+    }
+}
+
+/// The contract's error body, status and headers for `err`.
+pub fn error_response(err: &AppError, request_id: &RequestId) -> Response {
+    err.log(&request_id.0);
+    let body = serde_json::to_vec(&err.body(Some(&request_id.0))).unwrap_or_default();
+    let mut response = Response::builder()
+        .status(err.status())
+        .content_type("application/json; charset=utf-8")
+        .body(body);
+    match err {
+        AppError::RateLimited { retry_after_secs } => {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+        AppError::MethodNotAllowed { allow } => {
+            if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+        }
+        _ => {}
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::test::TestClient;
+    use poem::{EndpointExt, Route, handler};
+
+    use super::*;
+
+    #[handler]
+    fn boom() -> &'static str {
+        panic!("connection string postgres://admin:hunter2@db")
+    }
+
+    #[tokio::test]
+    async fn panics_become_a_500_without_details() {
+        let app = Route::new()
+            .at("/boom", boom)
+            .with(Envelope::new(|_| vec![]));
+        let response = TestClient::new(app).get("/boom").send().await;
+        response.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.0.headers().contains_key(REQUEST_ID_HEADER));
+        let text = response.0.into_body().into_string().await.unwrap();
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body["code"], "INTERNAL_ERROR");
+        assert_eq!(body["success"], false);
+        assert!(!text.contains("hunter2"));
+    }
+}

@@ -1,0 +1,18 @@
+//! Aura Partner API: a GraphQL-first API over a sales team's data, with a REST facade
+//! for partners. See README.md for the shape of the code.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod ids;
+pub mod orgs;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod time;

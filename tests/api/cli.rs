@@ -1,0 +1,137 @@
+//! The `aura` binary as an operator uses it.
+
+use std::process::{Command, Output};
+
+fn aura(database_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aura"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("AURA_LOG", "warn")
+        .output()
+        .expect("run aura")
+}
+
+fn last_line(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn temp_db() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/cli.db?mode=rwc", dir.path().display());
+    (dir, url)
+}
+
+#[test]
+fn orgs_and_keys_lifecycle() {
+    let (_dir, url) = temp_db();
+    let out = aura(
+        &url,
+        &["orgs", "create", "--name", "Acme Sales", "--slug", "acme"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(last_line(&out).starts_with("org_"));
+
+    let dup = aura(
+        &url,
+        &["orgs", "create", "--name", "Again", "--slug", "acme"],
+    );
+    assert!(!dup.status.success());
+
+    let out = aura(
+        &url,
+        &[
+            "keys",
+            "create",
+            "--org",
+            "acme",
+            "--name",
+            "Postman Testing",
+            "--scopes",
+            "leads:read,payments:read",
+            "--expires-in",
+            "30d",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let key = last_line(&out);
+    assert_eq!(aura::auth::api_key::verify_format(&key), Ok(()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let key_id = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("key_"))
+        .unwrap()
+        .to_owned();
+
+    let list = aura(&url, &["keys", "list", "--org", "acme"]);
+    let listing = String::from_utf8_lossy(&list.stdout);
+    assert!(listing.contains("Postman Testing"));
+    assert!(listing.contains("active"));
+    assert!(!listing.contains(&key), "secrets are never listed");
+
+    let out = aura(&url, &["keys", "revoke", &key_id]);
+    assert!(out.status.success(), "{out:?}");
+    let list = aura(&url, &["keys", "list", "--org", "acme"]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("revoked"));
+}
+
+#[test]
+fn demo_prints_a_working_key_last() {
+    let (_dir, url) = temp_db();
+    let out = aura(&url, &["demo", "--leads", "25"]);
+    assert!(out.status.success(), "{out:?}");
+    let first_key = last_line(&out);
+    assert_eq!(aura::auth::api_key::verify_format(&first_key), Ok(()));
+    // Running it again keeps the data and mints another key.
+    let out = aura(&url, &["demo"]);
+    assert!(out.status.success(), "{out:?}");
+    let second_key = last_line(&out);
+    assert_eq!(aura::auth::api_key::verify_format(&second_key), Ok(()));
+    assert_ne!(first_key, second_key);
+}
+
+#[test]
+fn bad_settings_stop_with_one_line() {
+    let (_dir, url) = temp_db();
+    for args in [
+        vec!["--bind", "not-an-address"],
+        vec!["serve", "--bind", "999.1.1.1:80"],
+        vec![
+            "keys",
+            "create",
+            "--org",
+            "x",
+            "--name",
+            "n",
+            "--expires-in",
+            "soon",
+        ],
+        vec!["--log-format", "xml"],
+    ] {
+        let out = aura(&url, &args);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+    }
+    let out = aura("mysql://nope", &["migrate"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim().lines().count(),
+        1
+    );
+}
+
+#[test]
+fn export_writes_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_aura"))
+        .args(["export", "--dir", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let sdl = std::fs::read_to_string(dir.path().join("schema.graphql")).unwrap();
+    assert_eq!(sdl, aura::graphql::sdl());
+}

@@ -1,0 +1,221 @@
+use std::collections::HashSet;
+
+use aura::auth::ScopeSet;
+use aura::demo::{DemoOptions, ensure_demo};
+use serde_json::{Value, json};
+
+use crate::factory::{org_with_key, seed};
+use crate::helpers::TestApp;
+
+const NESTED: &str = r#"
+query Nested($first: Int!) {
+  leads(first: $first) {
+    edges { node { id name
+      calls { id scheduledAt closer { id name commissionRate } }
+      payments { id amount currency product { id name } }
+    } }
+  }
+}"#;
+
+#[tokio::test]
+async fn a_nested_query_answers_with_the_demo_key() {
+    let app = TestApp::spawn().await;
+    let demo = ensure_demo(
+        &app.db,
+        DemoOptions {
+            leads: 60,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let data = app
+        .graphql_ok(
+            &demo.api_key,
+            "{ leads(first: 50) { edges { node { id name calls { id status closer { id name role } } } } pageInfo { hasNextPage endCursor } } }",
+            json!({}),
+        )
+        .await;
+    let edges = data["leads"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 50);
+    assert_eq!(data["leads"]["pageInfo"]["hasNextPage"], json!(true));
+    let closers: Vec<&Value> = edges
+        .iter()
+        .flat_map(|e| e["node"]["calls"].as_array().unwrap())
+        .map(|c| &c["closer"])
+        .collect();
+    assert!(!closers.is_empty(), "demo leads should have calls");
+    assert!(
+        closers
+            .iter()
+            .all(|c| c["id"].as_str().unwrap().starts_with("tm_"))
+    );
+    assert!(closers.iter().all(|c| c["role"] == json!("CLOSER")));
+}
+
+#[tokio::test]
+async fn statement_count_does_not_grow_with_page_size() {
+    let app = TestApp::spawn().await;
+    let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
+    seed(&app.db, org.id, "acme", 120).await;
+    // The first request also records the key's first use.
+    app.graphql_ok(&org.key, NESTED, json!({"first": 1})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    let mut counts = Vec::new();
+    for first in [1, 25, 100] {
+        let before = app.statements();
+        let data = app
+            .graphql_ok(&org.key, NESTED, json!({"first": first}))
+            .await;
+        counts.push(app.statements() - before);
+        let edges = data["leads"]["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), first as usize);
+        for edge in edges {
+            let call = &edge["node"]["calls"][0];
+            assert!(call["closer"]["id"].is_string(), "{edge}");
+            assert!(
+                edge["node"]["payments"][0]["product"]["id"].is_string(),
+                "{edge}"
+            );
+        }
+    }
+    println!("statements for first = 1, 25, 100: {counts:?}");
+    // key look-up, leads, calls, closers, payments, products
+    assert_eq!(counts, vec![6, 6, 6]);
+}
+
+#[tokio::test]
+async fn a_cursor_walk_returns_every_lead_once_newest_first() {
+    let app = TestApp::spawn().await;
+    let demo = ensure_demo(
+        &app.db,
+        DemoOptions {
+            leads: 230,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    for page_size in [100, 7] {
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let data = app
+                .graphql_ok(
+                    &demo.api_key,
+                    "query($first: Int!, $after: String) { leads(first: $first, after: $after) { edges { node { id createdAt } } pageInfo { hasNextPage endCursor } } }",
+                    json!({"first": page_size, "after": after}),
+                )
+                .await;
+            for edge in data["leads"]["edges"].as_array().unwrap() {
+                seen.push((
+                    edge["node"]["createdAt"].as_str().unwrap().to_owned(),
+                    edge["node"]["id"].as_str().unwrap().to_owned(),
+                ));
+            }
+            if data["leads"]["pageInfo"]["hasNextPage"] != json!(true) {
+                break;
+            }
+            after = data["leads"]["pageInfo"]["endCursor"]
+                .as_str()
+                .map(str::to_owned);
+        }
+        assert_eq!(seen.len(), 230, "page size {page_size}");
+        let unique: HashSet<&String> = seen.iter().map(|(_, id)| id).collect();
+        assert_eq!(unique.len(), 230);
+        let times: Vec<chrono::DateTime<chrono::Utc>> =
+            seen.iter().map(|(t, _)| t.parse().unwrap()).collect();
+        assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    }
+}
+
+#[tokio::test]
+async fn filters_narrow_lists() {
+    let app = TestApp::spawn().await;
+    let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
+    let seeded = seed(&app.db, org.id, "acme", 5).await;
+    let data = app
+        .graphql_ok(
+            &org.key,
+            "query($lead: ID!) { calls(filter: {leadId: $lead}) { count edges { node { leadId } } } }",
+            json!({"lead": seeded.leads[2]}),
+        )
+        .await;
+    assert_eq!(data["calls"]["count"], json!(1));
+    assert_eq!(
+        data["calls"]["edges"][0]["node"]["leadId"],
+        json!(seeded.leads[2])
+    );
+
+    let data = app
+        .graphql_ok(
+            &org.key,
+            "{ leads(filter: {status: WON}) { count } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["leads"]["count"], json!(0));
+    let data = app
+        .graphql_ok(
+            &org.key,
+            "{ leads(filter: {status: BOOKED}) { count } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["leads"]["count"], json!(5));
+
+    let future = "2999-01-01T00:00:00Z";
+    let data = app
+        .graphql_ok(
+            &org.key,
+            "query($t: DateTime!) { a: payments(filter: {createdAfter: $t}) { count } b: payments(filter: {createdBefore: $t}) { count } }",
+            json!({"t": future}),
+        )
+        .await;
+    assert_eq!(data["a"]["count"], json!(0));
+    assert_eq!(data["b"]["count"], json!(5));
+}
+
+#[tokio::test]
+async fn node_resolves_every_kind_of_id() {
+    let app = TestApp::spawn().await;
+    let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
+    let s = seed(&app.db, org.id, "acme", 1).await;
+    for id in [
+        &s.leads[0],
+        &s.calls[0],
+        &s.team_member,
+        &s.product,
+        &s.payments[0],
+        &s.booking_link,
+    ] {
+        let data = app
+            .graphql_ok(
+                &org.key,
+                "query($id: ID!) { node(id: $id) { id __typename } }",
+                json!({"id": id}),
+            )
+            .await;
+        assert_eq!(data["node"]["id"], json!(id));
+    }
+    let data = app
+        .graphql_ok(&org.key, "{ node(id: \"lead_garbage\") { id } }", json!({}))
+        .await;
+    assert_eq!(data["node"], Value::Null);
+}
+
+#[tokio::test]
+async fn commission_rates_are_exact_decimal_strings() {
+    let app = TestApp::spawn().await;
+    let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
+    let s = seed(&app.db, org.id, "acme", 1).await;
+    let data = app
+        .graphql_ok(
+            &org.key,
+            "query($id: ID!) { teamMember(id: $id) { commissionRate } }",
+            json!({"id": s.team_member}),
+        )
+        .await;
+    assert_eq!(data["teamMember"]["commissionRate"], json!("0.125"));
+}

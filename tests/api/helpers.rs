@@ -1,0 +1,153 @@
+//! `TestApp`: the real application, started in-process on port 0 over a fresh database
+//! (in-memory SQLite by default, a new PostgreSQL database when `TEST_DATABASE_URL` is
+//! set), with a counter of the SQL statements it runs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aura::config::Config;
+use aura::startup::Application;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub address: String,
+    pub db: DatabaseConnection,
+    pub client: reqwest::Client,
+    statements: Arc<AtomicUsize>,
+    _shutdown: oneshot::Sender<()>,
+}
+
+pub struct TestAppBuilder {
+    sqlite_file: bool,
+}
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder { sqlite_file: false }
+    }
+
+    pub async fn spawn() -> TestApp {
+        Self::builder().build().await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    pub async fn get(&self, path: &str, key: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.get(self.url(path));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request.send().await.expect("request failed")
+    }
+
+    /// POSTs a GraphQL operation and returns the status and JSON body.
+    pub async fn graphql(&self, key: &str, query: &str, variables: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .bearer_auth(key)
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .expect("request failed");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// Like [`graphql`](Self::graphql), but fails the test on any error and returns `data`.
+    pub async fn graphql_ok(&self, key: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self.graphql(key, query, variables).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+}
+
+impl TestAppBuilder {
+    /// Use a SQLite file (WAL, several connections) instead of memory, where a test needs
+    /// real concurrency.
+    #[allow(dead_code)]
+    pub fn sqlite_file(mut self) -> Self {
+        self.sqlite_file = true;
+        self
+    }
+
+    pub async fn build(self) -> TestApp {
+        let url = database_url(self.sqlite_file).await;
+        let mut db = aura::db::connect(&url).await.expect("connect");
+        aura::db::migrate(&db).await.expect("migrate");
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let app = Application::build_with_db(Config::ephemeral(&url), db.clone())
+            .await
+            .expect("build app");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async {
+            let _ = rx.await;
+        }));
+        TestApp {
+            address,
+            db,
+            client: reqwest::Client::new(),
+            statements,
+            _shutdown: tx,
+        }
+    }
+}
+
+/// A fresh, empty database for one test.
+async fn database_url(sqlite_file: bool) -> String {
+    if let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") {
+        let name = format!("aura_test_{}", uuid::Uuid::now_v7().simple());
+        let admin = aura::db::connect(&admin_url)
+            .await
+            .expect("connect to TEST_DATABASE_URL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        admin.close().await.ok();
+        let (base, _) = admin_url
+            .rsplit_once('/')
+            .expect("TEST_DATABASE_URL must end in /<database>");
+        return format!("{base}/{name}");
+    }
+    if sqlite_file {
+        let dir = tempfile::tempdir().expect("tempdir").keep();
+        return format!("sqlite://{}/aura.db?mode=rwc", dir.display());
+    }
+    "sqlite::memory:".to_owned()
+}
+
+/// Asserts the contract's error body and returns it.
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .expect("X-Request-Id on every response")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().await.expect("JSON error body");
+    assert_eq!(body["success"], json!(false), "{body}");
+    assert_eq!(body["code"], json!(code), "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert_eq!(body["request_id"], json!(request_id), "{body}");
+    body
+}

@@ -1,0 +1,12 @@
+//! The integration tests: one binary, each test with its own app and database.
+
+mod factory;
+mod helpers;
+
+mod auth;
+mod cli;
+mod errors;
+mod graphql;
+mod health;
+mod schema;
+mod tenancy;
