@@ -332,9 +332,14 @@ async fn find_org(
 
 fn export(dir: &std::path::Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let path = dir.join("schema.graphql");
-    std::fs::write(&path, crate::graphql::sdl())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    println!("wrote {}", path.display());
+    for (name, contents) in [
+        ("schema.graphql", crate::graphql::sdl()),
+        ("openapi.json", crate::rest::document_json().to_owned()),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, contents)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod orgs;
+pub mod rest;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -13,6 +13,7 @@ use crate::auth::{AuthPolicy, Authenticate, Authenticator};
 use crate::config::{Config, MAX_BODY_BYTES};
 use crate::graphql::{self, AuraSchema};
 use crate::http::{BodyLimit, Envelope, health_check};
+use crate::rest;
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +73,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        spawn_housekeeping(self.state.db.clone());
         let app = routes(self.state);
         Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
@@ -87,23 +89,37 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         get(graphql::playground).post(graphql::graphql_http.into_endpoint().with(
             Authenticate::new(authenticator.clone(), AuthPolicy::Required),
         ));
+    let rest = rest::endpoints(
+        state.db.clone(),
+        Authenticate::new(authenticator, AuthPolicy::Required),
+    );
     Route::new()
         .at("/health", get(health_check))
         .at("/graphql", graphql_endpoint)
+        .nest("/v1", rest)
+        .at("/openapi.json", get(rest::openapi_json))
+        .at("/openapi.yaml", get(rest::openapi_yaml))
+        .at("/docs", get(rest::docs))
         .with(BodyLimit::new(MAX_BODY_BYTES))
         .data(schema)
         .data(state)
-        .with(Envelope::new(allowed_methods))
+        .with(Envelope::new(rest::allowed_methods))
 }
 
-/// The methods a path answers to, for `Allow` on 405.
-fn allowed_methods(path: &str) -> Vec<String> {
-    let methods: &[&str] = match path {
-        "/health" => &["GET"],
-        "/graphql" => &["GET", "POST"],
-        _ => &[],
-    };
-    methods.iter().map(|m| (*m).to_owned()).collect()
+/// Periodic clean-up that needs no coordination between instances.
+fn spawn_housekeeping(db: DatabaseConnection) {
+    tokio::spawn(async move {
+        let hour = Duration::from_secs(3600);
+        let mut every_hour = tokio::time::interval_at(tokio::time::Instant::now() + hour, hour);
+        loop {
+            every_hour.tick().await;
+            match rest::idempotency::purge_expired(&db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "purged expired idempotency keys"),
+                Err(err) => tracing::warn!(error = %err, "could not purge idempotency keys"),
+            }
+        }
+    });
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

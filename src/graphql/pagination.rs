@@ -4,8 +4,6 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{OutputType, SimpleObject};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect, Select};
@@ -17,29 +15,43 @@ use crate::error::{AppError, AppResult};
 pub const DEFAULT_PAGE_SIZE: i32 = 25;
 pub const MAX_PAGE_SIZE: i32 = 100;
 
-/// A position in a list. Opaque to callers: base64url of the last row's sort key.
+/// A position in a list: the sort key of the last row seen. Opaque to callers (48 hex
+/// digits). Any well-formed cursor names a position, so decoding only checks the shape;
+/// a position that was never a row still pages correctly from there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
     pub created_at: DateTime<Utc>,
     pub id: Uuid,
 }
 
+/// The regular expression a cursor matches, published in the OpenAPI document.
+pub const CURSOR_PATTERN: &str = "^[0-9a-f]{48}$";
+
+/// 9999-12-31T23:59:59.999999Z: later positions are clamped here, so every cursor maps to a
+/// timestamp both databases compare correctly.
+const MAX_CURSOR_MICROS: i64 = 253_402_300_799_999_999;
+
 impl Cursor {
     pub fn encode(&self) -> String {
-        let raw = format!(
-            "{}:{}",
-            self.created_at.timestamp_micros(),
-            self.id.simple()
-        );
-        URL_SAFE_NO_PAD.encode(raw)
+        let micros = self
+            .created_at
+            .timestamp_micros()
+            .clamp(0, MAX_CURSOR_MICROS) as u64;
+        format!("{micros:016x}{:032x}", self.id.as_u128())
     }
 
     pub fn decode(text: &str) -> Option<Cursor> {
-        let raw = URL_SAFE_NO_PAD.decode(text).ok()?;
-        let raw = std::str::from_utf8(&raw).ok()?;
-        let (micros, id) = raw.split_once(':')?;
-        let created_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
-        let id = Uuid::try_parse(id).ok()?;
+        if text.len() != 48
+            || !text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return None;
+        }
+        let micros = u64::from_str_radix(&text[..16], 16).ok()?;
+        let micros = std::cmp::min(i64::try_from(micros).unwrap_or(i64::MAX), MAX_CURSOR_MICROS);
+        let created_at = DateTime::from_timestamp_micros(micros)?;
+        let id = Uuid::from_u128(u128::from_str_radix(&text[16..], 16).ok()?);
         Some(Cursor { created_at, id })
     }
 }
@@ -182,6 +194,9 @@ mod tests {
         };
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         assert_eq!(Cursor::decode("not-a-cursor"), None);
+        assert_eq!(Cursor::decode(&"A".repeat(48)), None);
+        let far = Cursor::decode(&"f".repeat(48)).unwrap();
+        assert_eq!(far.created_at.timestamp_micros(), MAX_CURSOR_MICROS);
         assert_eq!(Cursor::decode(""), None);
         assert!(PageArgs::parse(0, None).is_err());
         assert!(PageArgs::parse(101, None).is_err());

@@ -101,7 +101,11 @@ impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
 }
 
 /// Maps any poem error onto the one error type.
-fn classify(err: poem::Error, path: &str, allowed_methods: fn(&str) -> Vec<String>) -> AppError {
+pub fn classify(
+    err: poem::Error,
+    path: &str,
+    allowed_methods: fn(&str) -> Vec<String>,
+) -> AppError {
     if err.is::<AppError>() {
         if let Ok(app_error) = err.downcast::<AppError>() {
             return app_error;

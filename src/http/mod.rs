@@ -6,5 +6,5 @@ mod envelope;
 mod health;
 
 pub use body_limit::BodyLimit;
-pub use envelope::{Envelope, RequestId, error_response};
+pub use envelope::{Envelope, RequestId, classify, error_response};
 pub use health::health_check;

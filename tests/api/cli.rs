@@ -134,4 +134,6 @@ fn export_writes_the_schema() {
     assert!(out.status.success(), "{out:?}");
     let sdl = std::fs::read_to_string(dir.path().join("schema.graphql")).unwrap();
     assert_eq!(sdl, aura::graphql::sdl());
+    let openapi = std::fs::read_to_string(dir.path().join("openapi.json")).unwrap();
+    assert_eq!(openapi, aura::rest::document_json());
 }

@@ -8,5 +8,6 @@ mod cli;
 mod errors;
 mod graphql;
 mod health;
+mod rest;
 mod schema;
 mod tenancy;

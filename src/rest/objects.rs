@@ -1,0 +1,327 @@
+//! The REST objects: snake_case views of the GraphQL types. Each is filled from the
+//! GraphQL operation's result (its selection set aliases fields into these names), never
+//! from entity models, so REST shows exactly what GraphQL shows.
+
+use poem_openapi::types::Example;
+use poem_openapi::{Enum, Object};
+use serde::{Deserialize, Serialize};
+
+use super::types::{DecimalString, Timestamp};
+
+macro_rules! rest_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+        #[oai(rename_all = "snake_case")]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// The GraphQL spelling (`WON`), for operation variables.
+            pub fn graphql(self) -> serde_json::Value {
+                serde_json::to_value(self).unwrap_or_default()
+            }
+        }
+    };
+}
+
+rest_enum!(
+    /// Where a lead is in the pipeline.
+    LeadStatus { New, Contacted, Qualified, Booked, Won, Lost }
+);
+rest_enum!(
+    /// What happened to a call.
+    CallStatus { Scheduled, Completed, NoShow, Canceled, Rescheduled }
+);
+rest_enum!(
+    /// A team member's role.
+    TeamRole { Owner, Admin, Manager, Closer, Setter }
+);
+rest_enum!(
+    /// How a product is billed.
+    Billing { OneTime, Recurring, PaymentPlan }
+);
+rest_enum!(
+    /// Where a payment stands.
+    PaymentStatus { Pending, Succeeded, Failed, Refunded }
+);
+
+/// Marketing attribution captured with the lead.
+#[derive(Object, Debug, Clone, Deserialize)]
+pub struct Utm {
+    pub source: Option<String>,
+    pub medium: Option<String>,
+    pub campaign: Option<String>,
+    pub term: Option<String>,
+    pub content: Option<String>,
+}
+
+/// A prospect in the sales pipeline.
+#[derive(Object, Debug, Clone, Deserialize)]
+#[oai(example)]
+pub struct Lead {
+    /// `lead_…`
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Where the lead came from (`facebook_ads`, `referral`, …).
+    pub source: Option<String>,
+    pub status: LeadStatus,
+    /// The team member who owns the lead (`tm_…`).
+    pub assigned_team_member_id: Option<String>,
+    pub utm: Utm,
+    /// Free-form answers and fields collected with the lead.
+    pub custom_fields: serde_json::Value,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A sales call with a lead.
+#[derive(Object, Debug, Clone, Deserialize)]
+#[oai(example)]
+pub struct Call {
+    /// `call_…`
+    pub id: String,
+    /// `lead_…`
+    pub lead_id: String,
+    /// The team member who runs the call (`tm_…`).
+    pub closer_id: Option<String>,
+    /// The team member who set the call up (`tm_…`).
+    pub setter_id: Option<String>,
+    /// The booking link it was booked through (`bl_…`).
+    pub booking_link_id: Option<String>,
+    pub scheduled_at: Timestamp,
+    pub duration_minutes: i32,
+    pub status: CallStatus,
+    /// What came of the call (`closed_won`, `follow_up`, …), once logged.
+    pub outcome: Option<String>,
+    pub notes: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A member of the sales team.
+#[derive(Object, Debug, Clone, Deserialize)]
+#[oai(example)]
+pub struct TeamMember {
+    /// `tm_…`
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: TeamRole,
+    /// The fraction of a payment this member earns, as an exact decimal string
+    /// (`"0.1"` is 10 %).
+    pub commission_rate: DecimalString,
+    pub active: bool,
+    /// IANA time zone.
+    pub timezone: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One stretch of bookable time in a week, in the link's time zone.
+#[derive(Object, Debug, Clone, Deserialize)]
+pub struct WeeklyInterval {
+    /// `mon` … `sun`.
+    pub day: String,
+    /// `HH:MM`, 24-hour.
+    pub start: String,
+    /// `HH:MM`, 24-hour.
+    pub end: String,
+}
+
+/// A bookable calendar: widgets show its free slots and book calls through it.
+#[derive(Object, Debug, Clone, Deserialize)]
+#[oai(example)]
+pub struct BookingLink {
+    /// `bl_…`
+    pub id: String,
+    /// Unique across Aura; widgets address the link by it.
+    pub slug: String,
+    pub name: String,
+    /// The team member whose calendar the link books (`tm_…`).
+    pub owner_id: String,
+    pub duration_minutes: i32,
+    /// IANA time zone the weekly hours are written in.
+    pub timezone: String,
+    pub weekly_hours: Vec<WeeklyInterval>,
+    /// Minutes kept free after each call.
+    pub buffer_minutes: i32,
+    /// How far ahead a slot must be booked, in minutes.
+    pub min_notice_minutes: i32,
+    /// How many days ahead slots are offered.
+    pub horizon_days: i32,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Something the team sells.
+#[derive(Object, Debug, Clone, Deserialize)]
+#[oai(example)]
+pub struct Product {
+    /// `prod_…`
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// Price in minor units of `currency` (cents for USD).
+    pub price_amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    pub billing: Billing,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Money received from a lead.
+#[derive(Object, Debug, Clone, Deserialize)]
+#[oai(example)]
+pub struct Payment {
+    /// `pay_…`
+    pub id: String,
+    /// `lead_…`
+    pub lead_id: String,
+    /// `prod_…`
+    pub product_id: Option<String>,
+    /// `tm_…`
+    pub closer_id: Option<String>,
+    /// `tm_…`
+    pub setter_id: Option<String>,
+    /// Minor units of `currency` (cents for USD).
+    pub amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    pub status: PaymentStatus,
+    /// `stripe`, `paypal`, `wire`, …
+    pub processor: String,
+    /// The processor's own id for the payment.
+    pub external_id: Option<String>,
+    pub paid_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+fn ts(text: &str) -> Timestamp {
+    Timestamp(text.to_owned())
+}
+
+impl Example for Lead {
+    fn example() -> Self {
+        Lead {
+            id: "lead_01jdq3k7b8x9m2n4p5r6s7t8v9".into(),
+            name: "Ava Nguyen".into(),
+            email: Some("ava.nguyen@example.com".into()),
+            phone: Some("+15550100123".into()),
+            source: Some("facebook_ads".into()),
+            status: LeadStatus::Booked,
+            assigned_team_member_id: Some("tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into()),
+            utm: Utm {
+                source: Some("facebook_ads".into()),
+                medium: Some("cpc".into()),
+                campaign: Some("q4_scale".into()),
+                term: None,
+                content: Some("ad_3".into()),
+            },
+            custom_fields: serde_json::json!({"budget": "10k_25k", "team_size": "2_10"}),
+            created_at: ts("2026-11-02T15:04:05Z"),
+            updated_at: ts("2026-11-03T09:00:00Z"),
+        }
+    }
+}
+
+impl Example for Call {
+    fn example() -> Self {
+        Call {
+            id: "call_01jdq4m0n1p2q3r4s5t6v7w8x9".into(),
+            lead_id: "lead_01jdq3k7b8x9m2n4p5r6s7t8v9".into(),
+            closer_id: Some("tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into()),
+            setter_id: None,
+            booking_link_id: Some("bl_01jdq1z9y8x7w6v5t4s3r2q1p0".into()),
+            scheduled_at: ts("2026-11-05T16:00:00Z"),
+            duration_minutes: 45,
+            status: CallStatus::Completed,
+            outcome: Some("closed_won".into()),
+            notes: Some("Discussed goals, budget and timeline.".into()),
+            created_at: ts("2026-11-02T15:10:00Z"),
+            updated_at: ts("2026-11-05T17:00:00Z"),
+        }
+    }
+}
+
+impl Example for TeamMember {
+    fn example() -> Self {
+        TeamMember {
+            id: "tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into(),
+            name: "Riley Chen".into(),
+            email: "riley.chen@acme.example".into(),
+            role: TeamRole::Closer,
+            commission_rate: DecimalString("0.125".into()),
+            active: true,
+            timezone: "America/New_York".into(),
+            created_at: ts("2026-08-01T12:00:00Z"),
+            updated_at: ts("2026-08-01T12:00:00Z"),
+        }
+    }
+}
+
+impl Example for BookingLink {
+    fn example() -> Self {
+        BookingLink {
+            id: "bl_01jdq1z9y8x7w6v5t4s3r2q1p0".into(),
+            slug: "acme-strategy-call".into(),
+            name: "Strategy Call".into(),
+            owner_id: "tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into(),
+            duration_minutes: 45,
+            timezone: "America/New_York".into(),
+            weekly_hours: vec![WeeklyInterval {
+                day: "mon".into(),
+                start: "09:00".into(),
+                end: "17:00".into(),
+            }],
+            buffer_minutes: 15,
+            min_notice_minutes: 240,
+            horizon_days: 30,
+            active: true,
+            created_at: ts("2026-08-02T12:00:00Z"),
+            updated_at: ts("2026-08-02T12:00:00Z"),
+        }
+    }
+}
+
+impl Example for Product {
+    fn example() -> Self {
+        Product {
+            id: "prod_01jdq0a0b0c0d0e0f0g0h0j0k0".into(),
+            name: "Sales Accelerator Program".into(),
+            description: Some("Eight-week group program with weekly live calls.".into()),
+            price_amount: 499_700,
+            currency: "USD".into(),
+            billing: Billing::OneTime,
+            active: true,
+            created_at: ts("2026-08-03T12:00:00Z"),
+            updated_at: ts("2026-08-03T12:00:00Z"),
+        }
+    }
+}
+
+impl Example for Payment {
+    fn example() -> Self {
+        Payment {
+            id: "pay_01jdq5p6q7r8s9t0v1w2x3y4z5".into(),
+            lead_id: "lead_01jdq3k7b8x9m2n4p5r6s7t8v9".into(),
+            product_id: Some("prod_01jdq0a0b0c0d0e0f0g0h0j0k0".into()),
+            closer_id: Some("tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into()),
+            setter_id: None,
+            amount: 150_000,
+            currency: "USD".into(),
+            status: PaymentStatus::Succeeded,
+            processor: "stripe".into(),
+            external_id: Some("pi_3Nq8f2eZvKYlo2C0".into()),
+            paid_at: Some(ts("2026-11-05T17:30:00Z")),
+            created_at: ts("2026-11-05T17:30:00Z"),
+            updated_at: ts("2026-11-05T17:30:00Z"),
+        }
+    }
+}

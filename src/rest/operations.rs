@@ -1,0 +1,277 @@
+//! The GraphQL operations behind the REST endpoints, one per endpoint, kept together.
+//! Each selection aliases GraphQL's camelCase fields into the REST objects' snake_case,
+//! so a REST object is exactly the GraphQL object, renamed.
+
+use async_graphql::{Request, Variables};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::Principal;
+use crate::error::AppError;
+use crate::graphql::{self, AuraSchema};
+use crate::state::AppState;
+
+macro_rules! lead_fields {
+    () => {
+        "fragment LeadFields on Lead { id name email phone source status \
+         assigned_team_member_id: assignedTeamMemberId \
+         utm { source medium campaign term content } \
+         custom_fields: customFields created_at: createdAt updated_at: updatedAt }"
+    };
+}
+macro_rules! call_fields {
+    () => {
+        "fragment CallFields on Call { id lead_id: leadId closer_id: closerId \
+         setter_id: setterId booking_link_id: bookingLinkId scheduled_at: scheduledAt \
+         duration_minutes: durationMinutes status outcome notes \
+         created_at: createdAt updated_at: updatedAt }"
+    };
+}
+macro_rules! team_member_fields {
+    () => {
+        "fragment TeamMemberFields on TeamMember { id name email role \
+         commission_rate: commissionRate active timezone \
+         created_at: createdAt updated_at: updatedAt }"
+    };
+}
+macro_rules! booking_link_fields {
+    () => {
+        "fragment BookingLinkFields on BookingLink { id slug name owner_id: ownerId \
+         duration_minutes: durationMinutes timezone weekly_hours: weeklyHours { day start end } \
+         buffer_minutes: bufferMinutes min_notice_minutes: minNoticeMinutes \
+         horizon_days: horizonDays active created_at: createdAt updated_at: updatedAt }"
+    };
+}
+macro_rules! product_fields {
+    () => {
+        "fragment ProductFields on Product { id name description price_amount: priceAmount \
+         currency billing active created_at: createdAt updated_at: updatedAt }"
+    };
+}
+macro_rules! payment_fields {
+    () => {
+        "fragment PaymentFields on Payment { id lead_id: leadId product_id: productId \
+         closer_id: closerId setter_id: setterId amount currency status processor \
+         external_id: externalId paid_at: paidAt created_at: createdAt updated_at: updatedAt }"
+    };
+}
+
+macro_rules! list_op {
+    ($name:literal, $field:literal, $filter:literal, $fragment:literal, $fields:expr) => {
+        concat!(
+            "query ",
+            $name,
+            "($first: Int!, $after: String, $filter: ",
+            $filter,
+            ") { page: ",
+            $field,
+            "(first: $first, after: $after, filter: $filter) { nodes { ...",
+            $fragment,
+            " } pageInfo { hasNextPage endCursor } } } ",
+            $fields
+        )
+    };
+}
+macro_rules! get_op {
+    ($name:literal, $field:literal, $fragment:literal, $fields:expr) => {
+        concat!(
+            "query ",
+            $name,
+            "($id: ID!) { item: ",
+            $field,
+            "(id: $id) { ...",
+            $fragment,
+            " } } ",
+            $fields
+        )
+    };
+}
+
+pub const LIST_LEADS: &str = list_op!(
+    "ListLeads",
+    "leads",
+    "LeadFilter",
+    "LeadFields",
+    lead_fields!()
+);
+pub const GET_LEAD: &str = get_op!("GetLead", "lead", "LeadFields", lead_fields!());
+pub const LIST_CALLS: &str = list_op!(
+    "ListCalls",
+    "calls",
+    "CallFilter",
+    "CallFields",
+    call_fields!()
+);
+pub const GET_CALL: &str = get_op!("GetCall", "call", "CallFields", call_fields!());
+pub const LIST_TEAM: &str = list_op!(
+    "ListTeamMembers",
+    "teamMembers",
+    "TeamMemberFilter",
+    "TeamMemberFields",
+    team_member_fields!()
+);
+pub const GET_TEAM_MEMBER: &str = get_op!(
+    "GetTeamMember",
+    "teamMember",
+    "TeamMemberFields",
+    team_member_fields!()
+);
+pub const LIST_BOOKING_LINKS: &str = list_op!(
+    "ListBookingLinks",
+    "bookingLinks",
+    "BookingLinkFilter",
+    "BookingLinkFields",
+    booking_link_fields!()
+);
+pub const GET_BOOKING_LINK: &str = get_op!(
+    "GetBookingLink",
+    "bookingLink",
+    "BookingLinkFields",
+    booking_link_fields!()
+);
+pub const LIST_PRODUCTS: &str = list_op!(
+    "ListProducts",
+    "products",
+    "ProductFilter",
+    "ProductFields",
+    product_fields!()
+);
+pub const GET_PRODUCT: &str = get_op!("GetProduct", "product", "ProductFields", product_fields!());
+pub const LIST_PAYMENTS: &str = list_op!(
+    "ListPayments",
+    "payments",
+    "PaymentFilter",
+    "PaymentFields",
+    payment_fields!()
+);
+pub const GET_PAYMENT: &str = get_op!("GetPayment", "payment", "PaymentFields", payment_fields!());
+
+/// One page of a list operation's result.
+#[derive(Deserialize)]
+pub struct PageResult<T> {
+    pub page: PageNodes<T>,
+}
+
+#[derive(Deserialize)]
+pub struct PageNodes<T> {
+    pub nodes: Vec<T>,
+    #[serde(rename = "pageInfo")]
+    pub page_info: PageInfo,
+}
+
+#[derive(Deserialize)]
+pub struct PageInfo {
+    #[serde(rename = "hasNextPage")]
+    pub has_next_page: bool,
+    #[serde(rename = "endCursor")]
+    pub end_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ItemResult<T> {
+    pub item: T,
+}
+
+/// Who is calling and with what: everything a REST handler needs to run an operation.
+pub struct Caller<'a> {
+    pub schema: &'a AuraSchema,
+    pub state: &'a AppState,
+    pub principal: Option<Principal>,
+}
+
+impl Caller<'_> {
+    /// Runs `document` with `variables` and reads the result into `T`. The first GraphQL
+    /// error becomes the REST error, its field renamed into the REST spelling.
+    pub async fn run<T: DeserializeOwned>(
+        &self,
+        document: &'static str,
+        variables: serde_json::Value,
+    ) -> Result<T, AppError> {
+        let request = Request::new(document).variables(Variables::from_json(variables));
+        let response =
+            graphql::execute(self.schema, self.state, self.principal.clone(), request).await;
+        if let Some(error) = response.errors.first() {
+            return Err(rest_error(error));
+        }
+        async_graphql::from_value(response.data)
+            .map_err(|err| AppError::internal(format!("REST mapping of {document:.40}: {err}")))
+    }
+}
+
+fn rest_error(error: &async_graphql::ServerError) -> AppError {
+    let extension = |name: &str| {
+        error
+            .extensions
+            .as_ref()
+            .and_then(|ext| ext.get(name))
+            .and_then(|value| match value {
+                async_graphql::Value::String(text) => Some(text.clone()),
+                _ => None,
+            })
+    };
+    let code = extension("code").unwrap_or_else(|| "INTERNAL_ERROR".to_owned());
+    let field = extension("field").map(|f| rest_field_name(&f));
+    let mut message = error.message.clone();
+    if let Some(field) = &field
+        && let Some(graphql_field) = extension("field")
+    {
+        message = message.replace(&graphql_field, field);
+    }
+    AppError::from_code(&code, message, field)
+}
+
+/// `first` → `limit`, `after` → `cursor`, `teamMemberId` → `team_member_id`.
+pub fn rest_field_name(graphql: &str) -> String {
+    match graphql {
+        "first" => "limit".to_owned(),
+        "after" => "cursor".to_owned(),
+        other => {
+            let mut out = String::with_capacity(other.len() + 4);
+            for ch in other.chars() {
+                if ch.is_ascii_uppercase() {
+                    out.push('_');
+                    out.push(ch.to_ascii_lowercase());
+                } else {
+                    out.push(ch);
+                }
+            }
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_parses() {
+        for document in [
+            LIST_LEADS,
+            GET_LEAD,
+            LIST_CALLS,
+            GET_CALL,
+            LIST_TEAM,
+            GET_TEAM_MEMBER,
+            LIST_BOOKING_LINKS,
+            GET_BOOKING_LINK,
+            LIST_PRODUCTS,
+            GET_PRODUCT,
+            LIST_PAYMENTS,
+            GET_PAYMENT,
+        ] {
+            let parsed = async_graphql::parser::parse_query(document);
+            assert!(parsed.is_ok(), "{document}");
+        }
+    }
+
+    #[test]
+    fn field_names_follow_rest_spelling() {
+        assert_eq!(rest_field_name("first"), "limit");
+        assert_eq!(rest_field_name("after"), "cursor");
+        assert_eq!(
+            rest_field_name("assignedTeamMemberId"),
+            "assigned_team_member_id"
+        );
+    }
+}

@@ -1,0 +1,549 @@
+//! The read endpoints: a list and a get per resource. Each is a thin resolver: it turns
+//! query parameters into variables, runs the resource's GraphQL operation as the caller,
+//! and wraps the result in the REST envelope.
+
+use chrono::{DateTime, Utc};
+use poem::Request;
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::{OpenApi, SecurityScheme, Tags, auth::Bearer};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use super::objects::{Billing, CallStatus, LeadStatus, PaymentStatus, TeamRole};
+use super::operations::{self as ops, Caller, ItemResult, PageResult};
+use super::responses::*;
+use crate::auth::Principal;
+use crate::graphql::AuraSchema;
+use crate::state::AppState;
+
+#[derive(Tags)]
+pub enum Tag {
+    /// Prospects in the pipeline.
+    Leads,
+    /// Sales calls.
+    Calls,
+    /// Team members with roles and commission rates.
+    Team,
+    /// Bookable calendars.
+    BookingLinks,
+    /// The product catalog.
+    Products,
+    /// Payment records.
+    Payments,
+}
+
+/// `Authorization: Bearer aura_pk_live_…` (an API key from Settings > Integrations) or
+/// `Authorization: Bearer <Clerk JWT>` with organization claims.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "aura_pk_live_… API key or Clerk JWT")]
+pub struct BearerAuth(#[allow(dead_code)] Bearer);
+
+fn default_limit() -> i32 {
+    25
+}
+
+/// The request's caller, built from what the middleware put on the request.
+fn caller<'a>(req: &Request, schema: &'a AuraSchema, state: &'a AppState) -> Caller<'a> {
+    Caller {
+        schema,
+        state,
+        principal: req.extensions().get::<Principal>().cloned(),
+    }
+}
+
+/// Filters as GraphQL variables: only the ones given.
+#[derive(Default)]
+struct Filter(Map<String, Value>);
+
+impl Filter {
+    fn time(
+        created_after: Option<DateTime<Utc>>,
+        created_before: Option<DateTime<Utc>>,
+        updated_after: Option<DateTime<Utc>>,
+    ) -> Self {
+        let mut filter = Filter::default();
+        let format = |at: DateTime<Utc>| Value::String(crate::time::format_rfc3339(at));
+        filter.set("createdAfter", created_after.map(format));
+        filter.set("createdBefore", created_before.map(format));
+        filter.set("updatedAfter", updated_after.map(format));
+        filter
+    }
+
+    fn set(&mut self, name: &str, value: Option<Value>) -> &mut Self {
+        if let Some(value) = value {
+            self.0.insert(name.to_owned(), value);
+        }
+        self
+    }
+
+    fn variables(self, limit: i32, cursor: Option<String>) -> Value {
+        json!({"first": limit, "after": cursor, "filter": Value::Object(self.0)})
+    }
+}
+
+async fn list<T: DeserializeOwned>(
+    caller: Caller<'_>,
+    document: &'static str,
+    variables: Value,
+) -> Result<(Vec<T>, bool, Option<String>), ApiError> {
+    let result: PageResult<T> = caller.run(document, variables).await?;
+    Ok((
+        result.page.nodes,
+        result.page.page_info.has_next_page,
+        result.page.page_info.end_cursor,
+    ))
+}
+
+async fn get<T: DeserializeOwned>(
+    caller: Caller<'_>,
+    document: &'static str,
+    id: String,
+) -> Result<T, ApiError> {
+    let result: ItemResult<T> = caller.run(document, json!({ "id": id })).await?;
+    Ok(result.item)
+}
+
+pub struct ResourcesApi;
+
+#[OpenApi]
+impl ResourcesApi {
+    /// List leads
+    ///
+    /// Leads, newest first, a page at a time. Needs `leads:read`.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(
+        path = "/leads",
+        method = "get",
+        operation_id = "listLeads",
+        tag = "Tag::Leads"
+    )]
+    async fn list_leads(
+        &self,
+        req: &Request,
+        schema: Data<&AuraSchema>,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        /// Page size, 1 to 100.
+        #[oai(
+            default = "default_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<i32>,
+        /// `pagination.next_cursor` of the previous page.
+        #[oai(validator(pattern = "^[0-9a-f]{48}$"))]
+        cursor: Query<Option<String>>,
+        /// Only leads created strictly after this instant (RFC 3339).
+        created_after: Query<Option<DateTime<Utc>>>,
+        /// Only leads created strictly before this instant (RFC 3339).
+        created_before: Query<Option<DateTime<Utc>>>,
+        /// Only leads changed strictly after this instant (RFC 3339).
+        updated_after: Query<Option<DateTime<Utc>>>,
+        status: Query<Option<LeadStatus>>,
+        /// Only leads assigned to this team member (`tm_…`).
+        #[oai(validator(pattern = "^tm_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
+        assigned_team_member_id: Query<Option<String>>,
+    ) -> Result<LeadListResponse, ApiError> {
+        let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
+        filter.set("status", status.0.map(LeadStatus::graphql)).set(
+            "assignedTeamMemberId",
+            assigned_team_member_id.0.map(Value::String),
+        );
+        let (data, more, next) = list(
+            caller(req, &schema, &state),
+            ops::LIST_LEADS,
+            filter.variables(limit.0, cursor.0),
+        )
+        .await?;
+        Ok(LeadListResponse::page(data, limit.0, more, next))
+    }
+
+    /// Get a lead
+    ///
+    /// Needs `leads:read`.
+    #[oai(
+        path = "/leads/:id",
+        method = "get",
+        operation_id = "getLead",
+        tag = "Tag::Leads"
+    )]
+    async fn get_lead(
+        &self,
+        req: &Request,
+        schema: Data<&AuraSchema>,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        /// `lead_…`
+        id: Path<String>,
+    ) -> Result<LeadResponse, ApiError> {
+        let lead = get(caller(req, &schema, &state), ops::GET_LEAD, id.0).await?;
+        Ok(LeadResponse::item(lead))
+    }
+
+    /// List calls
+    ///
+    /// Calls, newest first. Needs `calls:read`.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(
+        path = "/calls",
+        method = "get",
+        operation_id = "listCalls",
+        tag = "Tag::Calls"
+    )]
+    async fn list_calls(
+        &self,
+        req: &Request,
+        schema: Data<&AuraSchema>,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        /// Page size, 1 to 100.
+        #[oai(
+            default = "default_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<i32>,
+        /// `pagination.next_cursor` of the previous page.
+        #[oai(validator(pattern = "^[0-9a-f]{48}$"))]
+        cursor: Query<Option<String>>,
+        /// Only calls created strictly after this instant (RFC 3339).
+        created_after: Query<Option<DateTime<Utc>>>,
+        /// Only calls created strictly before this instant (RFC 3339).
+        created_before: Query<Option<DateTime<Utc>>>,
+        /// Only calls changed strictly after this instant (RFC 3339).
+        updated_after: Query<Option<DateTime<Utc>>>,
+        status: Query<Option<CallStatus>>,
+        /// Only calls with this lead (`lead_…`).
+        #[oai(validator(pattern = "^lead_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
+        lead_id: Query<Option<String>>,
+        /// Only calls this team member closes or set (`tm_…`).
+        #[oai(validator(pattern = "^tm_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
+        team_member_id: Query<Option<String>>,
+        /// Only calls booked through this link (`bl_…`).
+        #[oai(validator(pattern = "^bl_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
+        booking_link_id: Query<Option<String>>,
+    ) -> Result<CallListResponse, ApiError> {
+        let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
+        filter
+            .set("status", status.0.map(CallStatus::graphql))
+            .set("leadId", lead_id.0.map(Value::String))
+            .set("teamMemberId", team_member_id.0.map(Value::String))
+            .set("bookingLinkId", booking_link_id.0.map(Value::String));
+        let (data, more, next) = list(
+            caller(req, &schema, &state),
+            ops::LIST_CALLS,
+            filter.variables(limit.0, cursor.0),
+        )
+        .await?;
+        Ok(CallListResponse::page(data, limit.0, more, next))
+    }
+
+    /// Get a call
+    ///
+    /// Needs `calls:read`.
+    #[oai(
+        path = "/calls/:id",
+        method = "get",
+        operation_id = "getCall",
+        tag = "Tag::Calls"
+    )]
+    async fn get_call(
+        &self,
+        req: &Request,
+        schema: Data<&AuraSchema>,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        /// `call_…`
+        id: Path<String>,
+    ) -> Result<CallResponse, ApiError> {
+        let call = get(caller(req, &schema, &state), ops::GET_CALL, id.0).await?;
+        Ok(CallResponse::item(call))
+    }
+
+    /// List team members
+    ///
+    /// Team members with their roles and commission rates, newest first. Needs `team:read`.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(
+        path = "/team",
+        method = "get",
+        operation_id = "listTeamMembers",
+        tag = "Tag::Team"
+    )]
+    async fn list_team(
+        &self,
+        req: &Request,
+        schema: Data<&AuraSchema>,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        /// Page size, 1 to 100.
+        #[oai(
+            default = "default_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<i32>,
+        /// `pagination.next_cursor` of the previous page.
+        #[oai(validator(pattern = "^[0-9a-f]{48}$"))]
+        cursor: Query<Option<String>>,
+        /// Only members created strictly after this instant (RFC 3339).
+        created_after: Query<Option<DateTime<Utc>>>,
+        /// Only members created strictly before this instant (RFC 3339).
+        created_before: Query<Option<DateTime<Utc>>>,
+        /// Only members changed strictly after this instant (RFC 3339).
+        updated_after: Query<Option<DateTime<Utc>>>,
+        role: Query<Option<TeamRole>>,
+        active: Query<Option<bool>>,
+    ) -> Result<TeamMemberListResponse, ApiError> {
+        let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
+        filter
+            .set("role", role.0.map(TeamRole::graphql))
+            .set("active", active.0.map(Value::Bool));
+        let (data, more, next) = list(
+            caller(req, &schema, &state),
+            ops::LIST_TEAM,
+            filter.variables(limit.0, cursor.0),
+        )
+        .await?;
+        Ok(TeamMemberListResponse::page(data, limit.0, more, next))
+    }
+
+    /// Get a team member
+    ///
+    /// Needs `team:read`.
+    #[oai(
+        path = "/team/:id",
+        method = "get",
+        operation_id = "getTeamMember",
+        tag = "Tag::Team"
+    )]
+    async fn get_team_member(
+        &self,
+        req: &Request,
+        schema: Data<&AuraSchema>,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        /// `tm_…`
+        id: Path<String>,
+    ) -> Result<TeamMemberResponse, ApiError> {
+        let member = get(caller(req, &schema, &state), ops::GET_TEAM_MEMBER, id.0).await?;
+        Ok(TeamMemberResponse::item(member))
+    }
+
+    /// List booking links
+    ///
+    /// Booking links, newest first. Needs `booking_links:read`.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(
+        path = "/booking-links",
+        method = "get",
+        operation_id = "listBookingLinks",
+        tag = "Tag::BookingLinks"
+    )]
+    async fn list_booking_links(
+        &self,
+        req: &Request,
+        schema: Data<&AuraSchema>,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        /// Page size, 1 to 100.
+        #[oai(
+            default = "default_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<i32>,
+        /// `pagination.next_cursor` of the previous page.
+        #[oai(validator(pattern = "^[0-9a-f]{48}$"))]
+        cursor: Query<Option<String>>,
+        /// Only links created strictly after this instant (RFC 3339).
+        created_after: Query<Option<DateTime<Utc>>>,
+        /// Only links created strictly before this instant (RFC 3339).
+        created_before: Query<Option<DateTime<Utc>>>,
+        /// Only links changed strictly after this instant (RFC 3339).
+        updated_after: Query<Option<DateTime<Utc>>>,
+        /// Only links owned by this team member (`tm_…`).
+        #[oai(validator(pattern = "^tm_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
+        owner_id: Query<Option<String>>,
+        active: Query<Option<bool>>,
+    ) -> Result<BookingLinkListResponse, ApiError> {
+        let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
+        filter
+            .set("ownerId", owner_id.0.map(Value::String))
+            .set("active", active.0.map(Value::Bool));
+        let (data, more, next) = list(
+            caller(req, &schema, &state),
+            ops::LIST_BOOKING_LINKS,
+            filter.variables(limit.0, cursor.0),
+        )
+        .await?;
+        Ok(BookingLinkListResponse::page(data, limit.0, more, next))
+    }
+
+    /// Get a booking link
+    ///
+    /// Needs `booking_links:read`.
+    #[oai(
+        path = "/booking-links/:id",
+        method = "get",
+        operation_id = "getBookingLink",
+        tag = "Tag::BookingLinks"
+    )]
+    async fn get_booking_link(
+        &self,
+        req: &Request,
+        schema: Data<&AuraSchema>,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        /// `bl_…`
+        id: Path<String>,
+    ) -> Result<BookingLinkResponse, ApiError> {
+        let link = get(caller(req, &schema, &state), ops::GET_BOOKING_LINK, id.0).await?;
+        Ok(BookingLinkResponse::item(link))
+    }
+
+    /// List products
+    ///
+    /// The product catalog, newest first. Needs `products:read`.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(
+        path = "/products",
+        method = "get",
+        operation_id = "listProducts",
+        tag = "Tag::Products"
+    )]
+    async fn list_products(
+        &self,
+        req: &Request,
+        schema: Data<&AuraSchema>,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        /// Page size, 1 to 100.
+        #[oai(
+            default = "default_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<i32>,
+        /// `pagination.next_cursor` of the previous page.
+        #[oai(validator(pattern = "^[0-9a-f]{48}$"))]
+        cursor: Query<Option<String>>,
+        /// Only products created strictly after this instant (RFC 3339).
+        created_after: Query<Option<DateTime<Utc>>>,
+        /// Only products created strictly before this instant (RFC 3339).
+        created_before: Query<Option<DateTime<Utc>>>,
+        /// Only products changed strictly after this instant (RFC 3339).
+        updated_after: Query<Option<DateTime<Utc>>>,
+        active: Query<Option<bool>>,
+        billing: Query<Option<Billing>>,
+    ) -> Result<ProductListResponse, ApiError> {
+        let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
+        filter
+            .set("active", active.0.map(Value::Bool))
+            .set("billing", billing.0.map(Billing::graphql));
+        let (data, more, next) = list(
+            caller(req, &schema, &state),
+            ops::LIST_PRODUCTS,
+            filter.variables(limit.0, cursor.0),
+        )
+        .await?;
+        Ok(ProductListResponse::page(data, limit.0, more, next))
+    }
+
+    /// Get a product
+    ///
+    /// Needs `products:read`.
+    #[oai(
+        path = "/products/:id",
+        method = "get",
+        operation_id = "getProduct",
+        tag = "Tag::Products"
+    )]
+    async fn get_product(
+        &self,
+        req: &Request,
+        schema: Data<&AuraSchema>,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        /// `prod_…`
+        id: Path<String>,
+    ) -> Result<ProductResponse, ApiError> {
+        let product = get(caller(req, &schema, &state), ops::GET_PRODUCT, id.0).await?;
+        Ok(ProductResponse::item(product))
+    }
+
+    /// List payments
+    ///
+    /// Payment records, newest first. Needs `payments:read`.
+    #[allow(clippy::too_many_arguments)]
+    #[oai(
+        path = "/payments",
+        method = "get",
+        operation_id = "listPayments",
+        tag = "Tag::Payments"
+    )]
+    async fn list_payments(
+        &self,
+        req: &Request,
+        schema: Data<&AuraSchema>,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        /// Page size, 1 to 100.
+        #[oai(
+            default = "default_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<i32>,
+        /// `pagination.next_cursor` of the previous page.
+        #[oai(validator(pattern = "^[0-9a-f]{48}$"))]
+        cursor: Query<Option<String>>,
+        /// Only payments created strictly after this instant (RFC 3339).
+        created_after: Query<Option<DateTime<Utc>>>,
+        /// Only payments created strictly before this instant (RFC 3339).
+        created_before: Query<Option<DateTime<Utc>>>,
+        /// Only payments changed strictly after this instant (RFC 3339).
+        updated_after: Query<Option<DateTime<Utc>>>,
+        status: Query<Option<PaymentStatus>>,
+        /// Only payments by this lead (`lead_…`).
+        #[oai(validator(pattern = "^lead_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
+        lead_id: Query<Option<String>>,
+        /// Only payments for this product (`prod_…`).
+        #[oai(validator(pattern = "^prod_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
+        product_id: Query<Option<String>>,
+        /// Only payments this team member closed or set (`tm_…`).
+        #[oai(validator(pattern = "^tm_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
+        team_member_id: Query<Option<String>>,
+    ) -> Result<PaymentListResponse, ApiError> {
+        let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
+        filter
+            .set("status", status.0.map(PaymentStatus::graphql))
+            .set("leadId", lead_id.0.map(Value::String))
+            .set("productId", product_id.0.map(Value::String))
+            .set("teamMemberId", team_member_id.0.map(Value::String));
+        let (data, more, next) = list(
+            caller(req, &schema, &state),
+            ops::LIST_PAYMENTS,
+            filter.variables(limit.0, cursor.0),
+        )
+        .await?;
+        Ok(PaymentListResponse::page(data, limit.0, more, next))
+    }
+
+    /// Get a payment
+    ///
+    /// Needs `payments:read`.
+    #[oai(
+        path = "/payments/:id",
+        method = "get",
+        operation_id = "getPayment",
+        tag = "Tag::Payments"
+    )]
+    async fn get_payment(
+        &self,
+        req: &Request,
+        schema: Data<&AuraSchema>,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        /// `pay_…`
+        id: Path<String>,
+    ) -> Result<PaymentResponse, ApiError> {
+        let payment = get(caller(req, &schema, &state), ops::GET_PAYMENT, id.0).await?;
+        Ok(PaymentResponse::item(payment))
+    }
+}

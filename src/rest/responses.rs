@@ -1,0 +1,212 @@
+//! Envelopes and responses: `{"success": true, "data": …}` for success, the contract's
+//! error body for everything else.
+
+use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Type;
+use poem_openapi::{ApiResponse, Object};
+
+use super::objects::{BookingLink, Call, Lead, Payment, Product, TeamMember};
+use crate::error::{AppError, ErrorBody};
+
+/// Where a list stands.
+#[derive(Object, Debug, Clone)]
+pub struct Pagination {
+    /// The page size used.
+    pub limit: i32,
+    /// Whether another page follows.
+    pub has_more: bool,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+macro_rules! envelopes {
+    ($item:ident, $list:ident, $one:ident, $list_response:ident, $one_response:ident, $what:literal) => {
+        #[doc = concat!("A page of ", $what, ", newest first.")]
+        #[derive(Object, Debug, Clone)]
+        pub struct $list {
+            /// Always `true`.
+            pub success: bool,
+            pub data: Vec<$item>,
+            pub pagination: Pagination,
+        }
+
+        #[doc = concat!("One ", $what, ".")]
+        #[derive(Object, Debug, Clone)]
+        pub struct $one {
+            /// Always `true`.
+            pub success: bool,
+            pub data: $item,
+        }
+
+        #[derive(ApiResponse)]
+        pub enum $list_response {
+            #[doc = concat!("A page of ", $what, ".")]
+            #[oai(status = 200)]
+            Ok(poem_openapi::payload::Json<$list>),
+        }
+
+        #[derive(ApiResponse)]
+        pub enum $one_response {
+            #[doc = concat!("The ", $what, ".")]
+            #[oai(status = 200)]
+            Ok(poem_openapi::payload::Json<$one>),
+        }
+
+        impl $list_response {
+            pub fn page(
+                data: Vec<$item>,
+                limit: i32,
+                has_more: bool,
+                next_cursor: Option<String>,
+            ) -> Self {
+                $list_response::Ok(poem_openapi::payload::Json($list {
+                    success: true,
+                    data,
+                    pagination: Pagination {
+                        limit,
+                        has_more,
+                        next_cursor: if has_more { next_cursor } else { None },
+                    },
+                }))
+            }
+        }
+
+        impl $one_response {
+            pub fn item(data: $item) -> Self {
+                $one_response::Ok(poem_openapi::payload::Json($one {
+                    success: true,
+                    data,
+                }))
+            }
+        }
+    };
+}
+
+envelopes!(
+    Lead,
+    LeadList,
+    LeadEnvelope,
+    LeadListResponse,
+    LeadResponse,
+    "leads"
+);
+envelopes!(
+    Call,
+    CallList,
+    CallEnvelope,
+    CallListResponse,
+    CallResponse,
+    "calls"
+);
+envelopes!(
+    TeamMember,
+    TeamMemberList,
+    TeamMemberEnvelope,
+    TeamMemberListResponse,
+    TeamMemberResponse,
+    "team members"
+);
+envelopes!(
+    BookingLink,
+    BookingLinkList,
+    BookingLinkEnvelope,
+    BookingLinkListResponse,
+    BookingLinkResponse,
+    "booking links"
+);
+envelopes!(
+    Product,
+    ProductList,
+    ProductEnvelope,
+    ProductListResponse,
+    ProductResponse,
+    "products"
+);
+envelopes!(
+    Payment,
+    PaymentList,
+    PaymentEnvelope,
+    PaymentListResponse,
+    PaymentResponse,
+    "payments"
+);
+
+/// Every error an operation can answer. At run time it is an [`AppError`] that leaves
+/// through the envelope middleware (which adds the request id); here it also documents
+/// the error responses in the OpenAPI document.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        ApiError(err)
+    }
+}
+
+impl From<ApiError> for poem::Error {
+    fn from(err: ApiError) -> Self {
+        err.0.into()
+    }
+}
+
+const ERRORS: &[(u16, &str)] = &[
+    (
+        400,
+        "Invalid input: `code` is `VALIDATION_ERROR` and the message names the field.",
+    ),
+    (
+        401,
+        "Missing, malformed, unknown, revoked or expired credentials.",
+    ),
+    (403, "The credential lacks the scope this operation needs."),
+    (404, "No such object in your organization."),
+    (
+        409,
+        "Conflict, e.g. an `Idempotency-Key` reused with another body.",
+    ),
+    (413, "The request body is larger than 1 MiB."),
+    (
+        429,
+        "Rate limit exceeded; retry after `Retry-After` seconds.",
+    ),
+    (
+        500,
+        "Something went wrong on our side; quote the `request_id`.",
+    ),
+];
+
+impl ApiResponse for ApiError {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: ERRORS
+                .iter()
+                .map(|(status, description)| MetaResponse {
+                    description,
+                    status: Some(*status),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: "application/json",
+                        schema: <ErrorBody as Type>::schema_ref(),
+                    }],
+                    headers: if *status == 429 {
+                        vec![MetaHeader {
+                            name: "Retry-After".to_owned(),
+                            description: Some(
+                                "Seconds until a request will be allowed again.".to_owned(),
+                            ),
+                            required: true,
+                            deprecated: false,
+                            schema: <u64 as Type>::schema_ref(),
+                        }]
+                    } else {
+                        vec![]
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        <ErrorBody as Type>::register(registry);
+    }
+}

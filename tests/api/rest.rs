@@ -1,0 +1,320 @@
+//! The REST facade: envelopes, pagination, validation, tenancy, and agreement with GraphQL.
+
+use std::collections::HashSet;
+
+use aura::auth::ScopeSet;
+use aura::demo::{DemoOptions, ensure_demo};
+use serde_json::{Map, Value, json};
+
+use crate::factory::{org_with_key, seed};
+use crate::helpers::{TestApp, assert_error};
+
+async fn get_json(app: &TestApp, path: &str, key: &str) -> Value {
+    let response = app.get(path, Some(key)).await;
+    assert_eq!(response.status().as_u16(), 200, "{path}");
+    assert!(response.headers().contains_key("x-request-id"));
+    response.json().await.unwrap()
+}
+
+/// `createdAt` → `created_at`; GraphQL enum values (`NO_SHOW`) → REST's `no_show`.
+fn graphql_to_rest(value: &Value) -> Value {
+    const ENUM_FIELDS: &[&str] = &["status", "role", "billing"];
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(s) if ENUM_FIELDS.contains(&k.as_str()) => {
+                            Value::String(s.to_lowercase())
+                        }
+                        other => graphql_to_rest(other),
+                    };
+                    (aura::rest::operations::rest_field_name(k), v)
+                })
+                .collect::<Map<_, _>>(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(graphql_to_rest).collect()),
+        other => other.clone(),
+    }
+}
+
+const RESOURCES: &[(&str, &str, &str)] = &[
+    (
+        "/v1/leads",
+        "leads",
+        "id name email phone source status assignedTeamMemberId utm { source medium campaign term content } customFields createdAt updatedAt",
+    ),
+    (
+        "/v1/calls",
+        "calls",
+        "id leadId closerId setterId bookingLinkId scheduledAt durationMinutes status outcome notes createdAt updatedAt",
+    ),
+    (
+        "/v1/team",
+        "teamMembers",
+        "id name email role commissionRate active timezone createdAt updatedAt",
+    ),
+    (
+        "/v1/booking-links",
+        "bookingLinks",
+        "id slug name ownerId durationMinutes timezone weeklyHours { day start end } bufferMinutes minNoticeMinutes horizonDays active createdAt updatedAt",
+    ),
+    (
+        "/v1/products",
+        "products",
+        "id name description priceAmount currency billing active createdAt updatedAt",
+    ),
+    (
+        "/v1/payments",
+        "payments",
+        "id leadId productId closerId setterId amount currency status processor externalId paidAt createdAt updatedAt",
+    ),
+];
+
+#[tokio::test]
+async fn rest_and_graphql_agree_on_every_resource() {
+    let app = TestApp::spawn().await;
+    let demo = ensure_demo(
+        &app.db,
+        DemoOptions {
+            leads: 40,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    for (path, field, selection) in RESOURCES {
+        let rest = get_json(&app, &format!("{path}?limit=30"), &demo.api_key).await;
+        assert_eq!(rest["success"], json!(true));
+        assert_eq!(rest["pagination"]["limit"], json!(30));
+        let query = format!(
+            "{{ {field}(first: 30) {{ nodes {{ {selection} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+        );
+        let data = app.graphql_ok(&demo.api_key, &query, json!({})).await;
+        let expected = graphql_to_rest(&data[field]["nodes"]);
+        assert_eq!(
+            rest["data"], expected,
+            "{path} disagrees with GraphQL {field}"
+        );
+        assert!(
+            !rest["data"].as_array().unwrap().is_empty(),
+            "{path} has demo data"
+        );
+        let has_next = data[field]["pageInfo"]["hasNextPage"].clone();
+        assert_eq!(rest["pagination"]["has_more"], has_next);
+        if has_next == json!(true) {
+            assert_eq!(
+                rest["pagination"]["next_cursor"],
+                data[field]["pageInfo"]["endCursor"]
+            );
+        } else {
+            assert_eq!(rest["pagination"]["next_cursor"], Value::Null);
+        }
+
+        // The get of each listed object is the same object.
+        let first = &rest["data"][0];
+        let id = first["id"].as_str().unwrap();
+        let one = get_json(&app, &format!("{path}/{id}"), &demo.api_key).await;
+        assert_eq!(one, json!({"success": true, "data": first}));
+    }
+}
+
+#[tokio::test]
+async fn a_cursor_walk_over_the_demo_leads_returns_each_once_in_order() {
+    let app = TestApp::spawn().await;
+    let demo = ensure_demo(&app.db, DemoOptions::default()).await.unwrap();
+    let mut ids = Vec::new();
+    let mut created = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/leads?limit=100&cursor={c}"),
+            None => "/v1/leads?limit=100".to_owned(),
+        };
+        let page = get_json(&app, &path, &demo.api_key).await;
+        for lead in page["data"].as_array().unwrap() {
+            ids.push(lead["id"].as_str().unwrap().to_owned());
+            created.push(
+                lead["created_at"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<chrono::DateTime<chrono::Utc>>()
+                    .unwrap(),
+            );
+        }
+        if page["pagination"]["has_more"] != json!(true) {
+            assert_eq!(page["pagination"]["next_cursor"], Value::Null);
+            break;
+        }
+        cursor = page["pagination"]["next_cursor"]
+            .as_str()
+            .map(str::to_owned);
+    }
+    assert_eq!(ids.len(), aura::demo::DEFAULT_LEADS);
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        ids.len(),
+        "no lead twice"
+    );
+    let sorted_ids_desc = ids
+        .windows(2)
+        .zip(created.windows(2))
+        .all(|(i, t)| t[0] > t[1] || (t[0] == t[1] && i[0] > i[1]));
+    assert!(sorted_ids_desc, "newest first, ties broken by id");
+}
+
+#[tokio::test]
+async fn filters_work_over_rest() {
+    let app = TestApp::spawn().await;
+    let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
+    let s = seed(&app.db, org.id, "acme", 4).await;
+    let page = get_json(&app, &format!("/v1/calls?lead_id={}", s.leads[1]), &org.key).await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    assert_eq!(page["data"][0]["lead_id"], json!(s.leads[1]));
+    let page = get_json(&app, "/v1/leads?status=won", &org.key).await;
+    assert_eq!(page["data"], json!([]));
+    let page = get_json(&app, "/v1/leads?status=booked&limit=3", &org.key).await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 3);
+    assert_eq!(page["pagination"]["has_more"], json!(true));
+    let page = get_json(
+        &app,
+        "/v1/payments?created_after=2999-01-01T00:00:00Z",
+        &org.key,
+    )
+    .await;
+    assert_eq!(page["data"], json!([]));
+    let page = get_json(
+        &app,
+        &format!(
+            "/v1/payments?team_member_id={}&status=succeeded",
+            s.team_member
+        ),
+        &org.key,
+    )
+    .await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 4);
+    let page = get_json(&app, "/v1/team?role=closer&active=true", &org.key).await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 1);
+    let page = get_json(&app, "/v1/products?billing=recurring", &org.key).await;
+    assert_eq!(page["data"], json!([]));
+}
+
+#[tokio::test]
+async fn bad_input_is_a_400_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
+    let cases = [
+        ("/v1/leads?limit=0", "limit"),
+        ("/v1/leads?limit=101", "limit"),
+        ("/v1/leads?limit=abc", "limit"),
+        ("/v1/leads?cursor=not-a-cursor", "cursor"),
+        ("/v1/leads?created_after=yesterday", "created_after"),
+        ("/v1/leads?status=maybe", "status"),
+        ("/v1/calls?lead_id=call_123", "lead_id"),
+        ("/v1/payments?team_member_id=nope", "team_member_id"),
+        ("/v1/team?active=perhaps", "active"),
+    ];
+    for (path, field) in cases {
+        let body = assert_error(app.get(path, Some(&org.key)).await, 400, "VALIDATION_ERROR").await;
+        let message = body["error"].as_str().unwrap();
+        assert!(message.contains(field), "{path}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn another_organizations_ids_are_404_like_missing_ones() {
+    let app = TestApp::spawn().await;
+    let a = org_with_key(&app.db, "alpha", ScopeSet::all()).await;
+    let b = org_with_key(&app.db, "bravo", ScopeSet::all()).await;
+    let alpha = seed(&app.db, a.id, "alpha", 1).await;
+    seed(&app.db, b.id, "bravo", 1).await;
+    for (path, id) in [
+        ("/v1/leads", &alpha.leads[0]),
+        ("/v1/calls", &alpha.calls[0]),
+        ("/v1/team", &alpha.team_member),
+        ("/v1/booking-links", &alpha.booking_link),
+        ("/v1/products", &alpha.product),
+        ("/v1/payments", &alpha.payments[0]),
+    ] {
+        assert_error(
+            app.get(&format!("{path}/{id}"), Some(&b.key)).await,
+            404,
+            "NOT_FOUND",
+        )
+        .await;
+        assert_error(
+            app.get(&format!("{path}/nothing_here"), Some(&b.key)).await,
+            404,
+            "NOT_FOUND",
+        )
+        .await;
+        let own = get_json(&app, &format!("{path}/{id}"), &a.key).await;
+        assert_eq!(own["data"]["id"], json!(id));
+        let list = get_json(&app, path, &b.key).await;
+        assert!(
+            !list.to_string().contains("alpha"),
+            "{path} leaked alpha's data"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_edge_answers_in_the_contract_shape() {
+    let app = TestApp::spawn().await;
+    let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
+    assert_error(app.get("/v1/leads", None).await, 401, "UNAUTHORIZED").await;
+    assert_error(
+        app.get("/v1/leads", Some("aura_pk_live_nope")).await,
+        401,
+        "UNAUTHORIZED",
+    )
+    .await;
+    assert_error(app.get("/v1/nope", Some(&org.key)).await, 404, "NOT_FOUND").await;
+    let response = app
+        .client
+        .delete(app.url("/v1/leads"))
+        .bearer_auth(&org.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["allow"], "GET");
+    assert_error(response, 405, "METHOD_NOT_ALLOWED").await;
+    let response = app
+        .client
+        .put(app.url("/v1/leads/lead_x"))
+        .bearer_auth(&org.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["allow"], "GET");
+    assert_error(response, 405, "METHOD_NOT_ALLOWED").await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_reference_are_served() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/openapi.json", None).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let spec: Value = response.json().await.unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(spec["paths"]["/v1/leads"]["get"]["security"].is_array());
+    assert!(spec["components"]["securitySchemes"].is_object());
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            assert!(op["summary"].is_string(), "{method} {path} has a summary");
+            for status in ["400", "401", "429", "500"] {
+                assert_eq!(
+                    op["responses"][status]["content"]["application/json"]["schema"]["$ref"],
+                    json!("#/components/schemas/ErrorBody"),
+                    "{method} {path} documents {status}"
+                );
+            }
+        }
+    }
+    let yaml = app.get("/openapi.yaml", None).await.text().await.unwrap();
+    let from_yaml: Value = serde_yaml::from_str(&yaml).unwrap();
+    assert_eq!(from_yaml, spec);
+    let docs = app.get("/docs", None).await;
+    assert_eq!(docs.status().as_u16(), 200);
+    assert!(docs.text().await.unwrap().contains("Redoc.init"));
+}
