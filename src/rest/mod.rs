@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod objects;
 mod openapi;
 pub mod operations;
+pub mod representation;
 pub mod resources;
 pub mod responses;
 pub mod types;

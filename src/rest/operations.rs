@@ -146,6 +146,29 @@ pub const LIST_PAYMENTS: &str = list_op!(
 );
 pub const GET_PAYMENT: &str = get_op!("GetPayment", "payment", "PaymentFields", payment_fields!());
 
+macro_rules! render_op {
+    ($field:literal, $fragment:literal, $fields:expr) => {
+        concat!(
+            "query Render { item: ",
+            $field,
+            " { ...",
+            $fragment,
+            " } } ",
+            $fields
+        )
+    };
+}
+
+// The same selections over the in-memory render schema (see `representation`).
+pub const RENDER_LEAD: &str = render_op!("lead", "LeadFields", lead_fields!());
+pub const RENDER_CALL: &str = render_op!("call", "CallFields", call_fields!());
+pub const RENDER_TEAM_MEMBER: &str =
+    render_op!("teamMember", "TeamMemberFields", team_member_fields!());
+pub const RENDER_BOOKING_LINK: &str =
+    render_op!("bookingLink", "BookingLinkFields", booking_link_fields!());
+pub const RENDER_PRODUCT: &str = render_op!("product", "ProductFields", product_fields!());
+pub const RENDER_PAYMENT: &str = render_op!("payment", "PaymentFields", payment_fields!());
+
 /// One page of a list operation's result.
 #[derive(Deserialize)]
 pub struct PageResult<T> {

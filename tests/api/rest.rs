@@ -318,3 +318,86 @@ async fn the_openapi_document_and_reference_are_served() {
     assert_eq!(docs.status().as_u16(), 200);
     assert!(docs.text().await.unwrap().contains("Redoc.init"));
 }
+
+/// Events carry a resource's REST object; it must equal what GET returns.
+#[tokio::test]
+async fn the_event_representation_is_the_rest_object() {
+    use aura::rest::representation::{Resource, represent};
+    use entities::{booking_link, call, lead, payment, product, team_member};
+    use sea_orm::EntityTrait;
+
+    let app = TestApp::spawn().await;
+    let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
+    let s = seed(&app.db, org.id, "acme", 1).await;
+    let uuid = |kind, id: &str| aura::ids::decode(kind, id).unwrap();
+    use aura::ids::IdKind::*;
+    let cases = vec![
+        (
+            format!("/v1/leads/{}", s.leads[0]),
+            Resource::Lead(
+                lead::Entity::find_by_id(uuid(Lead, &s.leads[0]))
+                    .one(&app.db)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            ),
+        ),
+        (
+            format!("/v1/calls/{}", s.calls[0]),
+            Resource::Call(
+                call::Entity::find_by_id(uuid(Call, &s.calls[0]))
+                    .one(&app.db)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            ),
+        ),
+        (
+            format!("/v1/team/{}", s.team_member),
+            Resource::TeamMember(
+                team_member::Entity::find_by_id(uuid(TeamMember, &s.team_member))
+                    .one(&app.db)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            ),
+        ),
+        (
+            format!("/v1/booking-links/{}", s.booking_link),
+            Resource::BookingLink(
+                booking_link::Entity::find_by_id(uuid(BookingLink, &s.booking_link))
+                    .one(&app.db)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            ),
+        ),
+        (
+            format!("/v1/products/{}", s.product),
+            Resource::Product(
+                product::Entity::find_by_id(uuid(Product, &s.product))
+                    .one(&app.db)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            ),
+        ),
+        (
+            format!("/v1/payments/{}", s.payments[0]),
+            Resource::Payment(
+                payment::Entity::find_by_id(uuid(Payment, &s.payments[0]))
+                    .one(&app.db)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            ),
+        ),
+    ];
+    for (path, resource) in cases {
+        let rest = get_json(&app, &path, &org.key).await;
+        let rendered = represent(resource).await.unwrap();
+        assert_eq!(rendered, rest["data"], "{path}");
+        // Field order matters to people reading payloads: the same as REST's.
+        assert_eq!(rendered.to_string(), rest["data"].to_string(), "{path}");
+    }
+}
