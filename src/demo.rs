@@ -492,6 +492,7 @@ async fn seed_pipeline<C: ConnectionTrait>(
                     notes: Set(rng
                         .chance(40)
                         .then(|| "Discussed goals, budget and timeline.".to_owned())),
+                    booking_token_hash: Set(None),
                     created_at: Set(booked_at),
                     updated_at: Set(booked_at.max(scheduled.min(options.anchor))),
                 });
@@ -555,6 +556,51 @@ async fn seed_pipeline<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Scheduled calls hold their closer's calendar (see `booking::claims`), so the demo
+/// booking links show them as busy. Random demo calls may overlap; the first keeps the
+/// block.
+async fn claim_upcoming<C: ConnectionTrait>(db: &C, calls: &[call::ActiveModel]) -> AppResult<()> {
+    use entities::call_slot_claim;
+    use sea_orm::sea_query::OnConflict;
+    let mut rows = Vec::new();
+    for call in calls {
+        let (Set(id), Set(Some(closer)), Set(at), Set(minutes), Set(call::CallStatus::Scheduled)) = (
+            &call.id,
+            &call.closer_id,
+            &call.scheduled_at,
+            &call.duration_minutes,
+            &call.status,
+        ) else {
+            continue;
+        };
+        for block in crate::booking::availability::blocks_for(
+            *at,
+            Duration::minutes(i64::from(*minutes)),
+            Duration::minutes(15),
+        ) {
+            rows.push(call_slot_claim::ActiveModel {
+                team_member_id: Set(*closer),
+                block_start: Set(block),
+                call_id: Set(*id),
+            });
+        }
+    }
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        call_slot_claim::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([
+                    call_slot_claim::Column::TeamMemberId,
+                    call_slot_claim::Column::BlockStart,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
 async fn flush<C: ConnectionTrait>(
     db: &C,
     leads: &mut Vec<lead::ActiveModel>,
@@ -566,9 +612,11 @@ async fn flush<C: ConnectionTrait>(
             .exec(db)
             .await?;
     }
-    for chunk in std::mem::take(calls).chunks(INSERT_CHUNK) {
+    let calls = std::mem::take(calls);
+    for chunk in calls.chunks(INSERT_CHUNK) {
         call::Entity::insert_many(chunk.to_vec()).exec(db).await?;
     }
+    claim_upcoming(db, &calls).await?;
     for chunk in std::mem::take(payments).chunks(INSERT_CHUNK) {
         payment::Entity::insert_many(chunk.to_vec())
             .exec(db)

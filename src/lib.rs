@@ -2,6 +2,7 @@
 //! for partners. See README.md for the shape of the code.
 
 pub mod auth;
+pub mod booking;
 pub mod cli;
 pub mod config;
 pub mod db;

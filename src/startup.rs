@@ -5,7 +5,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use poem::http::Method;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, Server, get};
 use sea_orm::DatabaseConnection;
 
@@ -85,10 +87,19 @@ impl Application {
 pub fn routes(state: AppState) -> impl Endpoint + 'static {
     let schema: AuraSchema = graphql::build_schema(Some(state.clone()));
     let authenticator = Arc::new(Authenticator::new(state.db.clone()));
-    let graphql_endpoint =
-        get(graphql::playground).post(graphql::graphql_http.into_endpoint().with(
-            Authenticate::new(authenticator.clone(), AuthPolicy::Required),
-        ));
+    // Anonymous GraphQL requests are allowed: the public booking operations need no
+    // credential; every other field refuses them with UNAUTHORIZED. Widgets call it from
+    // other origins, hence CORS (bearer tokens only, no cookies).
+    let graphql_endpoint = get(graphql::playground)
+        .post(
+            graphql::graphql_http
+                .into_endpoint()
+                .with(Authenticate::new(
+                    authenticator.clone(),
+                    AuthPolicy::Optional,
+                )),
+        )
+        .with(widget_cors());
     let rest = rest::endpoints(
         state.db.clone(),
         Authenticate::new(authenticator, AuthPolicy::Required),
@@ -104,6 +115,22 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .data(schema)
         .data(state)
         .with(Envelope::new(rest::allowed_methods))
+}
+
+/// CORS for browser callers of `/graphql`: any origin, no credentials (cookies are never
+/// used; auth is a bearer header), and the response headers clients need to read.
+fn widget_cors() -> Cors {
+    Cors::new()
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers(["authorization", "content-type", "x-request-id"])
+        .expose_headers([
+            "x-request-id",
+            "x-ratelimit-limit",
+            "x-ratelimit-remaining",
+            "x-ratelimit-reset",
+            "retry-after",
+        ])
+        .max_age(86_400)
 }
 
 /// Periodic clean-up that needs no coordination between instances.

@@ -30,6 +30,8 @@ pub struct Model {
     pub status: CallStatus,
     pub outcome: Option<String>,
     pub notes: Option<String>,
+    /// SHA-256 of the token a public booker holds to reschedule or cancel; never exposed.
+    pub booking_token_hash: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -10,9 +10,10 @@ pub mod scalars;
 pub mod tenant;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, ServerError};
+use async_graphql::{EmptySubscription, MergedObject, Schema, ServerError};
+use poem::http::StatusCode;
 use poem::web::{Data, Html};
-use poem::{Request, handler};
+use poem::{IntoResponse, Request, Response, handler};
 
 use crate::auth::Principal;
 use crate::state::AppState;
@@ -20,12 +21,18 @@ use context::RequestContext;
 use loaders::{BatchQueue, Loaders, drive};
 
 #[derive(MergedObject, Default)]
-pub struct Query(query::ResourceQuery);
+pub struct Query(
+    query::ResourceQuery,
+    crate::booking::graphql::PublicBookingQuery,
+);
 
-pub type AuraSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+#[derive(MergedObject, Default)]
+pub struct Mutation(crate::booking::graphql::BookingMutation);
+
+pub type AuraSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn build_schema(state: Option<AppState>) -> AuraSchema {
-    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription);
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription);
     if let Some(state) = state {
         builder = builder.data(state);
     }
@@ -85,13 +92,29 @@ pub async fn playground() -> Html<String> {
     )
 }
 
+/// `POST /graphql`. An anonymous request whose every field needed a credential is
+/// answered 401 (with the GraphQL body and `UNAUTHORIZED` codes), so plain HTTP clients
+/// see what happened; public operations answer 200.
 #[handler]
 pub async fn graphql_http(
     schema: Data<&AuraSchema>,
     state: Data<&AppState>,
     req: &Request,
     body: async_graphql_poem::GraphQLRequest,
-) -> async_graphql_poem::GraphQLResponse {
+) -> Response {
     let principal = req.extensions().get::<Principal>().cloned();
-    execute(&schema, &state, principal, body.0).await.into()
+    let anonymous = principal.is_none();
+    let response = execute(&schema, &state, principal, body.0).await;
+    let refused = anonymous
+        && response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| {
+            e.extensions.as_ref().and_then(|x| x.get("code"))
+                == Some(&async_graphql::Value::from("UNAUTHORIZED"))
+        });
+    let mut http = async_graphql_poem::GraphQLResponse::from(response).into_response();
+    if refused {
+        http.set_status(StatusCode::UNAUTHORIZED);
+    }
+    http
 }

@@ -38,8 +38,17 @@ async fn missing_malformed_and_unknown_keys_get_401() {
     let typo = String::from_utf8(typo).unwrap();
     let unknown = aura::auth::api_key::generate().unwrap().secret;
 
+    // No credential at all: GraphQL answers anonymously, and every field here needs one.
+    let response = post_graphql(&app, None).await;
+    assert_eq!(response.status().as_u16(), 401);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        json!("UNAUTHORIZED")
+    );
+    assert_eq!(body["data"], serde_json::Value::Null);
+
     let cases = [
-        None,
         Some("Basic dXNlcjpwYXNz".to_owned()),
         Some("Bearer".to_owned()),
         Some("Bearer aura_pk_live_short".to_owned()),

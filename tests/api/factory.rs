@@ -139,6 +139,7 @@ pub async fn seed(db: &DatabaseConnection, org: Uuid, tag: &str, leads: usize) -
             status: Set(call::CallStatus::Scheduled),
             outcome: Set(None),
             notes: Set(None),
+            booking_token_hash: Set(None),
             created_at: Set(at(t + 1)),
             updated_at: Set(at(t + 1)),
         }

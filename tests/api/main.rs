@@ -4,6 +4,7 @@ mod factory;
 mod helpers;
 
 mod auth;
+mod booking;
 mod cli;
 mod errors;
 mod graphql;

@@ -123,6 +123,7 @@ async fn nested_relations_never_cross_organizations() {
         status: Set(call::CallStatus::Scheduled),
         outcome: Set(None),
         notes: Set(None),
+        booking_token_hash: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -1,0 +1,432 @@
+//! Public booking as a widget does it: no key, a link's slots, book, reschedule, cancel,
+//! and no double booking under concurrency.
+
+use aura::auth::ScopeSet;
+use chrono::{DateTime, Duration, Offset, TimeZone, Utc};
+use entities::{booking_link, call, event};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::factory::{org_with_key, seed};
+use crate::helpers::TestApp;
+
+/// Runs an operation with no credential, as a widget in a stranger's browser does.
+async fn anonymous(app: &TestApp, query: &str, variables: Value) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("origin", "https://client-site.example")
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// A link open every day, all day, with no notice, owned by the seeded closer.
+async fn open_link(app: &TestApp, org: Uuid, owner: &str, slug: &str, zone: &str) {
+    let owner = aura::ids::decode(aura::ids::IdKind::TeamMember, owner).unwrap();
+    let hours: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| json!({"day": d, "start": "00:00", "end": "24:00"}))
+        .collect();
+    let now = aura::time::now();
+    booking_link::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org),
+        slug: Set(slug.to_owned()),
+        name: Set("Strategy Call".into()),
+        owner_id: Set(owner),
+        duration_minutes: Set(30),
+        timezone: Set(zone.into()),
+        weekly_hours: Set(Value::Array(hours)),
+        buffer_minutes: Set(10),
+        min_notice_minutes: Set(60),
+        horizon_days: Set(400),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+}
+
+const SLOTS: &str = "query($slug: String!, $from: DateTime!, $to: DateTime!, $tz: String) { availableSlots(slug: $slug, from: $from, to: $to, timezone: $tz) { start end localStart } }";
+const BOOK: &str = "mutation($slug: String!, $start: DateTime!, $email: String!) { bookCall(slug: $slug, start: $start, name: \"Widget Booker\", email: $email, phone: \"+1 555 0100\", answers: {goal: \"scale\"}) { start end status token bookingLink { slug } } }";
+
+fn rfc(at: DateTime<Utc>) -> String {
+    aura::time::format_rfc3339(at)
+}
+
+async fn slots(app: &TestApp, slug: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<String> {
+    let (status, body) = anonymous(
+        app,
+        SLOTS,
+        json!({"slug": slug, "from": rfc(from), "to": rfc(to)}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["availableSlots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["start"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_widget_books_without_a_key_and_the_slot_disappears() {
+    let app = TestApp::spawn().await;
+    let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
+    let s = seed(&app.db, org.id, "acme", 0).await;
+    open_link(
+        &app,
+        org.id,
+        &s.team_member,
+        "acme-strategy",
+        "America/New_York",
+    )
+    .await;
+
+    let (status, body) = anonymous(&app, "{ publicBookingLink(slug: \"acme-strategy\") { slug name durationMinutes timezone weeklyHours { day start end } } }", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["publicBookingLink"]["durationMinutes"],
+        json!(30)
+    );
+
+    let from = Utc::now() + Duration::days(2);
+    let to = from + Duration::days(1);
+    let before = slots(&app, "acme-strategy", from, to).await;
+    assert_eq!(before.len(), 48, "a full day of 30-minute slots");
+    let start = before[10].clone();
+
+    let (status, body) = anonymous(
+        &app,
+        BOOK,
+        json!({"slug": "acme-strategy", "start": start, "email": "Booker@Example.com"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let booking = &body["data"]["bookCall"];
+    assert_eq!(booking["status"], json!("SCHEDULED"));
+    assert_eq!(booking["start"], json!(start));
+    let token = booking["token"].as_str().unwrap().to_owned();
+
+    let after = slots(&app, "acme-strategy", from, to).await;
+    assert!(!after.contains(&start), "the booked slot is gone");
+    // The 10-minute buffer keeps the neighbouring slots free of back-to-back calls too.
+    assert!(!after.contains(&before[9]));
+    assert!(!after.contains(&before[11]));
+    assert_eq!(after.len(), before.len() - 3);
+
+    // The same start again: CONFLICT.
+    let (_, body) = anonymous(
+        &app,
+        BOOK,
+        json!({"slug": "acme-strategy", "start": start, "email": "other@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        json!("CONFLICT"),
+        "{body}"
+    );
+
+    // The organization sees the lead and the call, with their events.
+    let data = app
+        .graphql_ok(&org.key, "{ leads(filter: {status: BOOKED}) { nodes { email source customFields calls { scheduledAt status } } } }", json!({}))
+        .await;
+    let lead = data["leads"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["email"] == json!("booker@example.com"))
+        .expect("the booker's lead")
+        .clone();
+    assert_eq!(lead["source"], json!("booking_link"));
+    assert_eq!(lead["customFields"]["goal"], json!("scale"));
+    assert_eq!(lead["calls"][0]["scheduledAt"], json!(start));
+    let types: Vec<String> = event::Entity::find()
+        .filter(event::Column::OrganizationId.eq(org.id))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert!(types.contains(&"lead.created".to_owned()), "{types:?}");
+    assert!(types.contains(&"call.booked".to_owned()), "{types:?}");
+
+    // Booking again with the same e-mail reuses the lead.
+    let (status, body) = anonymous(
+        &app,
+        BOOK,
+        json!({"slug": "acme-strategy", "start": before[20], "email": "booker@example.com"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let data = app
+        .graphql_ok(
+            &org.key,
+            "{ leads(first: 100) { nodes { email calls { id } } } }",
+            json!({}),
+        )
+        .await;
+    let mine: Vec<&Value> = data["leads"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["email"] == json!("booker@example.com"))
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["calls"].as_array().unwrap().len(), 2);
+
+    // Reschedule with the token, then cancel: the slots come back.
+    let (status, body) = anonymous(&app, "mutation($t: String!, $s: DateTime!) { rescheduleBooking(token: $t, start: $s) { start status } }", json!({"t": token, "s": before[30]})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["rescheduleBooking"]["start"],
+        json!(before[30])
+    );
+    let now_free = slots(&app, "acme-strategy", from, to).await;
+    assert!(now_free.contains(&start), "the old time is free again");
+    assert!(!now_free.contains(&before[30]));
+    let (_, body) = anonymous(
+        &app,
+        "mutation($t: String!) { cancelBooking(token: $t, reason: \"conflict\") { status token } }",
+        json!({"t": token}),
+    )
+    .await;
+    assert_eq!(
+        body["data"]["cancelBooking"]["status"],
+        json!("CANCELED"),
+        "{body}"
+    );
+    assert_eq!(body["data"]["cancelBooking"]["token"], Value::Null);
+    assert!(
+        slots(&app, "acme-strategy", from, to)
+            .await
+            .contains(&before[30])
+    );
+    let (_, body) = anonymous(
+        &app,
+        "mutation { cancelBooking(token: \"bk_nope\") { status } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], json!("NOT_FOUND"));
+}
+
+#[tokio::test]
+async fn public_operations_validate_and_protect() {
+    let app = TestApp::spawn().await;
+    let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
+    let s = seed(&app.db, org.id, "acme", 0).await;
+    open_link(
+        &app,
+        org.id,
+        &s.team_member,
+        "acme-strategy",
+        "Europe/Berlin",
+    )
+    .await;
+    let from = Utc::now() + Duration::days(1);
+    let cases = [
+        (
+            SLOTS,
+            json!({"slug": "nope", "from": rfc(from), "to": rfc(from + Duration::days(1))}),
+            "NOT_FOUND",
+        ),
+        (
+            SLOTS,
+            json!({"slug": "acme-strategy", "from": rfc(from), "to": rfc(from + Duration::days(40))}),
+            "VALIDATION_ERROR",
+        ),
+        (
+            SLOTS,
+            json!({"slug": "acme-strategy", "from": rfc(from), "to": rfc(from - Duration::days(1))}),
+            "VALIDATION_ERROR",
+        ),
+        (
+            SLOTS,
+            json!({"slug": "acme-strategy", "from": rfc(from), "to": rfc(from + Duration::days(1)), "tz": "Mars/Olympus"}),
+            "VALIDATION_ERROR",
+        ),
+        (
+            BOOK,
+            json!({"slug": "acme-strategy", "start": rfc(from), "email": "not-an-email"}),
+            "VALIDATION_ERROR",
+        ),
+        // Off the half-hour grid.
+        (
+            BOOK,
+            json!({"slug": "acme-strategy", "start": "2030-01-01T10:07:00Z", "email": "a@example.com"}),
+            "CONFLICT",
+        ),
+        // Inside the hour of notice.
+        (
+            BOOK,
+            json!({"slug": "acme-strategy", "start": rfc(aura::time::now() + Duration::minutes(5)), "email": "a@example.com"}),
+            "CONFLICT",
+        ),
+    ];
+    for (query, variables, code) in cases {
+        let (_, body) = anonymous(&app, query, variables.clone()).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"],
+            json!(code),
+            "{variables}: {body}"
+        );
+    }
+    // Anonymous callers reach nothing else.
+    let (status, body) = anonymous(&app, "{ bookingLinks { count } }", json!({})).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        json!("UNAUTHORIZED")
+    );
+    // Widgets on other origins may call /graphql.
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+        .header("origin", "https://client-site.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert!(
+        preflight
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+}
+
+#[tokio::test]
+async fn fifty_concurrent_bookings_of_one_slot_make_one_call() {
+    let app = TestApp::builder().sqlite_file().build().await;
+    let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
+    let s = seed(&app.db, org.id, "acme", 0).await;
+    open_link(&app, org.id, &s.team_member, "acme-strategy", "UTC").await;
+    let from = Utc::now() + Duration::days(3);
+    let start = slots(&app, "acme-strategy", from, from + Duration::days(1)).await[5].clone();
+
+    let attempts = (0..50).map(|n| {
+        let app = &app;
+        let start = start.clone();
+        async move {
+            anonymous(app, BOOK, json!({"slug": "acme-strategy", "start": start, "email": format!("racer{n}@example.com")})).await
+        }
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let booked = results
+        .iter()
+        .filter(|(_, b)| b["data"]["bookCall"]["status"] == json!("SCHEDULED"))
+        .count();
+    let conflicts = results
+        .iter()
+        .filter(|(_, b)| b["errors"][0]["extensions"]["code"] == json!("CONFLICT"))
+        .count();
+    assert_eq!(booked, 1, "{results:?}");
+    assert_eq!(
+        conflicts, 49,
+        "every other attempt is a clean CONFLICT: {results:?}"
+    );
+    let calls = call::Entity::find()
+        .filter(call::Column::OrganizationId.eq(org.id))
+        .filter(call::Column::ScheduledAt.eq(start.parse::<DateTime<Utc>>().unwrap()))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(calls, 1);
+}
+
+/// The next instant after `after` at which New York's UTC offset changes.
+fn next_clock_change(after: DateTime<Utc>) -> DateTime<Utc> {
+    let zone = chrono_tz::America::New_York;
+    let offset = |at: DateTime<Utc>| zone.offset_from_utc_datetime(&at.naive_utc()).fix();
+    let mut at = after;
+    while offset(at) == offset(after) {
+        at += Duration::hours(1);
+    }
+    at
+}
+
+#[tokio::test]
+async fn availability_is_right_across_a_dst_change() {
+    let app = TestApp::spawn().await;
+    let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
+    let s = seed(&app.db, org.id, "acme", 0).await;
+    open_link(&app, org.id, &s.team_member, "ny-hours", "America/New_York").await;
+    // Business hours 09:00–10:00 in New York, every day.
+    let hours: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| json!({"day": d, "start": "09:00", "end": "10:00"}))
+        .collect();
+    let link = booking_link::Entity::find()
+        .filter(booking_link::Column::Slug.eq("ny-hours"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut active: booking_link::ActiveModel = link.into();
+    active.weekly_hours = Set(Value::Array(hours));
+    active.update(&app.db).await.unwrap();
+
+    let change = next_clock_change(Utc::now() + Duration::days(1));
+    let from = change - Duration::days(2);
+    let to = change + Duration::days(2);
+    let (_, body) = anonymous(
+        &app,
+        SLOTS,
+        json!({"slug": "ny-hours", "from": rfc(from), "to": rfc(to), "tz": "America/New_York"}),
+    )
+    .await;
+    let slots = body["data"]["availableSlots"].as_array().unwrap();
+    assert_eq!(slots.len(), 8, "two slots a day over four days: {body}");
+    for slot in slots {
+        let local = slot["localStart"].as_str().unwrap();
+        assert!(
+            local.contains("T09:00:00") || local.contains("T09:30:00"),
+            "{local}"
+        );
+    }
+    // Before the change and after it, 09:00 local is a different UTC hour.
+    let utc_hours: std::collections::BTreeSet<String> = slots
+        .iter()
+        .map(|s| s["start"].as_str().unwrap()[11..13].to_owned())
+        .collect();
+    assert_eq!(utc_hours.len(), 2, "{utc_hours:?}");
+}
+
+#[tokio::test]
+async fn demo_calls_hold_their_time_on_the_demo_links() {
+    use entities::call_slot_claim;
+    let app = TestApp::spawn().await;
+    aura::demo::ensure_demo(&app.db, aura::demo::DemoOptions::default())
+        .await
+        .unwrap();
+    let claims = call_slot_claim::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert!(claims > 0, "upcoming demo calls claim their closers' time");
+    let (_, body) = anonymous(
+        &app,
+        "{ publicBookingLink(slug: \"demo-strategy-call\") { name } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        body["data"]["publicBookingLink"]["name"],
+        json!("Strategy Call")
+    );
+}
