@@ -9,10 +9,12 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, Server, get};
 use sea_orm::DatabaseConnection;
 
-use crate::auth::{AuthPolicy, Authenticate, Authenticator};
+use crate::auth::Authenticator;
+use crate::auth::clerk::ClerkVerifier;
 use crate::config::{Config, MAX_BODY_BYTES};
 use crate::graphql::{self, AuraSchema};
-use crate::http::{BodyLimit, Envelope, health_check};
+use crate::http::{ApiGuard, BodyLimit, Envelope, health_check};
+use crate::ratelimit::RateLimiter;
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +23,8 @@ pub enum StartupError {
     Database(#[from] sea_orm::DbErr),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
+    #[error("{0}")]
+    Config(String),
 }
 
 pub struct Application {
@@ -48,9 +52,18 @@ impl Application {
             .first()
             .and_then(|addr| addr.as_socket_addr().map(|a| a.port()))
             .unwrap_or(config.bind.port());
+        crate::tls::install_crypto_provider();
+        let clerk = match &config.clerk {
+            Some(clerk) => Some(ClerkVerifier::new(clerk).map_err(StartupError::Config)?),
+            None => None,
+        };
+        let authenticator = Arc::new(Authenticator::new(db.clone(), clerk));
+        let limiter = RateLimiter::new(config.rate_limits.clone()).map_err(StartupError::Config)?;
+        let guard = ApiGuard::new(authenticator, Arc::new(limiter));
         let state = AppState {
             db,
             config: Arc::new(config),
+            guard,
         };
         Ok(Application {
             acceptor,
@@ -82,11 +95,11 @@ impl Application {
 /// Every route, wrapped in the middleware stack.
 pub fn routes(state: AppState) -> impl Endpoint + 'static {
     let schema: AuraSchema = graphql::build_schema(Some(state.clone()));
-    let authenticator = Arc::new(Authenticator::new(state.db.clone()));
-    let graphql_endpoint =
-        get(graphql::playground).post(graphql::graphql_http.into_endpoint().with(
-            Authenticate::new(authenticator.clone(), AuthPolicy::Required),
-        ));
+    let graphql_endpoint = get(graphql::playground).post(
+        graphql::graphql_http
+            .into_endpoint()
+            .with(state.guard.clone()),
+    );
     Route::new()
         .at("/health", get(health_check))
         .at("/graphql", graphql_endpoint)

@@ -1,7 +1,9 @@
 //! The GraphQL schema: the core of the API. The REST facade runs operations of this same
 //! schema, so data, permissions and pagination are defined here once.
 
+pub mod api_keys;
 pub mod context;
+pub mod limits;
 pub mod loaders;
 pub mod pagination;
 pub mod query;
@@ -10,7 +12,7 @@ pub mod scalars;
 pub mod tenant;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, ServerError};
+use async_graphql::{EmptySubscription, MergedObject, Schema, ServerError};
 use poem::web::{Data, Html};
 use poem::{Request, handler};
 
@@ -20,12 +22,20 @@ use context::RequestContext;
 use loaders::{BatchQueue, Loaders, drive};
 
 #[derive(MergedObject, Default)]
-pub struct Query(query::ResourceQuery);
+pub struct Query(query::ResourceQuery, api_keys::ApiKeyQuery);
 
-pub type AuraSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+/// Every mutation, merged: add yours as another member.
+#[derive(MergedObject, Default)]
+pub struct Mutation(api_keys::ApiKeyMutation);
+
+pub type AuraSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn build_schema(state: Option<AppState>) -> AuraSchema {
-    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription);
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(limits::MAX_DEPTH)
+        .limit_complexity(limits::MAX_COMPLEXITY)
+        .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
+        .extension(limits::AliasLimit);
     if let Some(state) = state {
         builder = builder.data(state);
     }
