@@ -71,7 +71,9 @@ pub struct ClerkArgs {
     #[arg(long, env = "CLERK_JWKS_URL", value_parser = parse_jwks_url, conflicts_with = "clerk_jwt_key")]
     pub clerk_jwks_url: Option<reqwest::Url>,
     /// Clerk's PEM public key (networkless verification); `\n` escapes are accepted.
-    #[arg(long, env = "CLERK_JWT_KEY", hide_env_values = true, value_parser = parse_pem_key)]
+    // Validated in `config()`: clap would echo a bad value, and a private key pasted here
+    // by mistake must not end up in logs.
+    #[arg(long, env = "CLERK_JWT_KEY", hide_env_values = true)]
     pub clerk_jwt_key: Option<String>,
     /// The `iss` every Clerk token must carry (your Clerk Frontend API URL).
     #[arg(long, env = "CLERK_ISSUER")]
@@ -101,7 +103,8 @@ pub struct RateLimitArgs {
     #[arg(long, env = "AURA_RATE_LIMIT_WINDOW", default_value = "60s", value_parser = parse_std_duration)]
     pub rate_limit_window: Duration,
     /// Redis for limits shared by every instance (`redis://host:6379/0`); in-process when unset.
-    #[arg(long, env = "REDIS_URL", hide_env_values = true, value_parser = parse_redis_url)]
+    // Validated in `config()`, so a URL with a password is never echoed.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
     /// Prefix of every Redis key the limiter writes.
     #[arg(long, env = "AURA_REDIS_PREFIX", default_value = "aura:ratelimit")]
@@ -115,7 +118,7 @@ impl ServeArgs {
             database_url: global.database_url.clone(),
             bind: self.bind,
             clerk: self.clerk.config()?,
-            rate_limits: self.rate_limits.config(),
+            rate_limits: self.rate_limits.config()?,
         })
     }
 }
@@ -127,7 +130,7 @@ impl ClerkArgs {
                 url: url.clone(),
                 ttl: self.clerk_jwks_ttl,
             },
-            (None, Some(pem)) => KeySource::Pem(pem.clone()),
+            (None, Some(pem)) => KeySource::Pem(parse_pem_key(pem)?),
             (None, None) => {
                 if self.clerk_issuer.is_some() || !self.clerk_authorized_parties.is_empty() {
                     return Err(
@@ -158,17 +161,24 @@ impl ClerkArgs {
 }
 
 impl RateLimitArgs {
-    fn config(&self) -> RateLimitConfig {
-        RateLimitConfig {
+    fn config(&self) -> Result<RateLimitConfig, String> {
+        let redis = match &self.redis_url {
+            Some(url) => Some(RedisConfig {
+                url: parse_redis_url(url)?,
+                prefix: self.redis_prefix.clone(),
+            }),
+            None => None,
+        };
+        if self.rate_limit_window.is_zero() {
+            return Err("AURA_RATE_LIMIT_WINDOW must be longer than zero".to_owned());
+        }
+        Ok(RateLimitConfig {
             per_key: self.rate_limit_per_key,
             per_org: self.rate_limit_per_org,
             per_ip: self.rate_limit_per_ip,
             window: self.rate_limit_window,
-            redis: self.redis_url.as_ref().map(|url| RedisConfig {
-                url: url.clone(),
-                prefix: self.redis_prefix.clone(),
-            }),
-        }
+            redis,
+        })
     }
 }
 
@@ -192,12 +202,13 @@ fn parse_jwks_url(text: &str) -> Result<reqwest::Url, String> {
 fn parse_pem_key(text: &str) -> Result<String, String> {
     let pem = text.trim().replace("\\n", "\n");
     jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes())
-        .map_err(|_| "not an RSA public key in PEM form (-----BEGIN PUBLIC KEY-----)".to_owned())?;
+        .map_err(|_| "CLERK_JWT_KEY is not an RSA public key in PEM form".to_owned())?;
     Ok(pem)
 }
 
 fn parse_redis_url(text: &str) -> Result<String, String> {
-    redis::Client::open(text).map_err(|e| format!("not a Redis URL: {e}"))?;
+    redis::Client::open(text)
+        .map_err(|_| "REDIS_URL is not a Redis URL (redis://[:password@]host[:port][/db])")?;
     Ok(text.to_owned())
 }
 

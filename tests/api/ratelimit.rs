@@ -441,3 +441,122 @@ async fn two_servers_sharing_redis_pass_exactly_the_limit_for_one_key() {
         .await
         .unwrap();
 }
+
+/// A TCP proxy in front of Redis that a test can cut and restore.
+struct Proxy {
+    port: u16,
+    upstream: String,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(port: u16, upstream: &str) -> Proxy {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind proxy");
+        let port = listener.local_addr().unwrap().port();
+        let tasks = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (owned, target) = (tasks.clone(), upstream.to_owned());
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let pipe = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                owned.lock().unwrap().push(pipe);
+            }
+        });
+        tasks.lock().unwrap().push(accept);
+        Proxy {
+            port,
+            upstream: upstream.to_owned(),
+            tasks,
+        }
+    }
+
+    /// Closes the listener and every connection through it.
+    fn cut(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_redis_limiter_falls_back_while_redis_is_away_and_returns_to_it() {
+    let Ok(redis_url) = std::env::var("TEST_REDIS_URL") else {
+        println!("skipped: set TEST_REDIS_URL (e.g. redis://127.0.0.1:6379) to run");
+        return;
+    };
+    let upstream = redis_url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let proxy = Proxy::start(0, &upstream).await;
+    let prefix = format!("aura-test:{}", uuid::Uuid::now_v7().simple());
+    let mut config = limits(1000, 1000, 100, Duration::from_secs(60));
+    config.redis = Some(RedisConfig {
+        url: format!("redis://127.0.0.1:{}", proxy.port),
+        prefix: prefix.clone(),
+    });
+    let limiter = aura::ratelimit::RateLimiter::new(config).unwrap();
+    let (key_id, organization_id) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let subject = aura::ratelimit::Subject::ApiKey {
+        key_id,
+        organization_id,
+    };
+    let redis = redis::Client::open(redis_url.as_str()).unwrap();
+    let mut direct = redis.get_multiplexed_async_connection().await.unwrap();
+    let log = format!("{prefix}:key:{}", key_id.simple());
+    let mut recorded = async || -> u64 {
+        redis::cmd("ZCARD")
+            .arg(&log)
+            .query_async(&mut direct)
+            .await
+            .unwrap()
+    };
+
+    for _ in 0..3 {
+        assert!(limiter.check(&subject).await.allowed);
+    }
+    assert_eq!(recorded().await, 3, "checks go to Redis");
+
+    proxy.cut();
+    let started = std::time::Instant::now();
+    for expected in [999, 998] {
+        let decision = limiter.check(&subject).await;
+        assert!(decision.allowed);
+        // The in-process log starts from zero: limits are per instance meanwhile.
+        assert_eq!(decision.remaining, expected);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(recorded().await, 3, "nothing reached Redis");
+
+    let _back = Proxy::start(proxy.port, &proxy.upstream).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        limiter.check(&subject).await;
+        if recorded().await > 3 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never returned to Redis"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _: () = redis::cmd("DEL")
+        .arg(&log)
+        .arg(format!("{prefix}:org:{}", organization_id.simple()))
+        .query_async(&mut direct)
+        .await
+        .unwrap();
+}
