@@ -122,6 +122,7 @@ pub fn main() -> ExitCode {
         eprintln!("error: {reason}");
         return ExitCode::from(2);
     }
+    crate::tls::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -275,7 +276,7 @@ async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), Strin
 }
 
 async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
-    let config = args.config(global);
+    let config = args.config(global)?;
     let db = connect(global).await?;
     if args.demo {
         if demo::is_empty(&db).await.map_err(|e| e.to_string())? {
@@ -303,6 +304,8 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
         address = %config.bind.ip(),
         port = app.port(),
         database = crate::db::backend_name(&app.state().db),
+        rate_limits = app.state().guard.limiter().backend_name(),
+        clerk = config.clerk.is_some(),
         "listening; GraphQL playground at /graphql"
     );
     app.run_until_stopped(shutdown_signal())

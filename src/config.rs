@@ -2,9 +2,12 @@
 //! process with a one-line reason before anything starts.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Args;
 
+use crate::auth::clerk::{ClerkConfig, KeySource};
+use crate::ratelimit::{RateLimitConfig, RedisConfig};
 use crate::telemetry::LogFormat;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://aura.db?mode=rwc";
@@ -16,6 +19,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct Config {
     pub database_url: String,
     pub bind: SocketAddr,
+    /// Clerk sign-in; `None` answers every JWT with 401.
+    pub clerk: Option<ClerkConfig>,
+    pub rate_limits: RateLimitConfig,
 }
 
 impl Config {
@@ -24,6 +30,8 @@ impl Config {
         Config {
             database_url: database_url.to_owned(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            clerk: None,
+            rate_limits: RateLimitConfig::default(),
         }
     }
 }
@@ -49,15 +57,165 @@ pub struct ServeArgs {
     /// Seed the demo organization if the database is empty, and print an API key for it.
     #[arg(long, env = "AURA_DEMO")]
     pub demo: bool,
+    #[command(flatten)]
+    pub clerk: ClerkArgs,
+    #[command(flatten)]
+    pub rate_limits: RateLimitArgs,
+}
+
+/// Clerk sign-in. Set `CLERK_JWKS_URL` or `CLERK_JWT_KEY`, and `CLERK_ISSUER`.
+#[derive(Args, Debug, Clone)]
+pub struct ClerkArgs {
+    /// Clerk's JWKS endpoint (`https://<instance>/.well-known/jwks.json`); plain http only
+    /// on loopback.
+    #[arg(long, env = "CLERK_JWKS_URL", value_parser = parse_jwks_url, conflicts_with = "clerk_jwt_key")]
+    pub clerk_jwks_url: Option<reqwest::Url>,
+    /// Clerk's PEM public key (networkless verification); `\n` escapes are accepted.
+    // Validated in `config()`: clap would echo a bad value, and a private key pasted here
+    // by mistake must not end up in logs.
+    #[arg(long, env = "CLERK_JWT_KEY", hide_env_values = true)]
+    pub clerk_jwt_key: Option<String>,
+    /// The `iss` every Clerk token must carry (your Clerk Frontend API URL).
+    #[arg(long, env = "CLERK_ISSUER")]
+    pub clerk_issuer: Option<String>,
+    /// Comma-separated origins allowed in `azp` (a token without `azp` is accepted).
+    #[arg(long, env = "CLERK_AUTHORIZED_PARTIES", value_delimiter = ',')]
+    pub clerk_authorized_parties: Vec<String>,
+    /// How long fetched JWKS keys are trusted before they are fetched again.
+    #[arg(long, env = "CLERK_JWKS_TTL", default_value = "1h", value_parser = parse_std_duration)]
+    pub clerk_jwks_ttl: Duration,
+}
+
+/// Rate limits: rolling windows, per API key (and per Clerk user), per organization, and
+/// per client IP for requests without valid credentials.
+#[derive(Args, Debug, Clone)]
+pub struct RateLimitArgs {
+    /// Requests per window for one API key (and for one Clerk user).
+    #[arg(long, env = "AURA_RATE_LIMIT_PER_KEY", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_per_key: u32,
+    /// Requests per window for one organization, all its keys and users together.
+    #[arg(long, env = "AURA_RATE_LIMIT_PER_ORG", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_per_org: u32,
+    /// Requests per window from one IP address without valid credentials.
+    #[arg(long, env = "AURA_RATE_LIMIT_PER_IP", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_per_ip: u32,
+    /// The rolling window, e.g. `60s` or `1m`.
+    #[arg(long, env = "AURA_RATE_LIMIT_WINDOW", default_value = "60s", value_parser = parse_std_duration)]
+    pub rate_limit_window: Duration,
+    /// Redis for limits shared by every instance (`redis://host:6379/0`); in-process when unset.
+    // Validated in `config()`, so a URL with a password is never echoed.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key the limiter writes.
+    #[arg(long, env = "AURA_REDIS_PREFIX", default_value = "aura:ratelimit")]
+    pub redis_prefix: String,
 }
 
 impl ServeArgs {
-    pub fn config(&self, global: &GlobalArgs) -> Config {
-        Config {
+    /// The settings, or a one-line reason they do not fit together.
+    pub fn config(&self, global: &GlobalArgs) -> Result<Config, String> {
+        Ok(Config {
             database_url: global.database_url.clone(),
             bind: self.bind,
-        }
+            clerk: self.clerk.config()?,
+            rate_limits: self.rate_limits.config()?,
+        })
     }
+}
+
+impl ClerkArgs {
+    fn config(&self) -> Result<Option<ClerkConfig>, String> {
+        let source = match (&self.clerk_jwks_url, &self.clerk_jwt_key) {
+            (Some(url), _) => KeySource::Jwks {
+                url: url.clone(),
+                ttl: self.clerk_jwks_ttl,
+            },
+            (None, Some(pem)) => KeySource::Pem(parse_pem_key(pem)?),
+            (None, None) => {
+                if self.clerk_issuer.is_some() || !self.clerk_authorized_parties.is_empty() {
+                    return Err(
+                        "CLERK_ISSUER/CLERK_AUTHORIZED_PARTIES need CLERK_JWKS_URL or CLERK_JWT_KEY"
+                            .to_owned(),
+                    );
+                }
+                return Ok(None);
+            }
+        };
+        let issuer = self
+            .clerk_issuer
+            .as_deref()
+            .map(str::trim)
+            .filter(|iss| !iss.is_empty())
+            .ok_or("Clerk sign-in needs CLERK_ISSUER (your Clerk Frontend API URL)")?;
+        Ok(Some(ClerkConfig {
+            source,
+            issuer: issuer.to_owned(),
+            authorized_parties: self
+                .clerk_authorized_parties
+                .iter()
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect(),
+        }))
+    }
+}
+
+impl RateLimitArgs {
+    fn config(&self) -> Result<RateLimitConfig, String> {
+        let redis = match &self.redis_url {
+            Some(url) => Some(RedisConfig {
+                url: parse_redis_url(url)?,
+                prefix: self.redis_prefix.clone(),
+            }),
+            None => None,
+        };
+        if self.rate_limit_window.is_zero() {
+            return Err("AURA_RATE_LIMIT_WINDOW must be longer than zero".to_owned());
+        }
+        Ok(RateLimitConfig {
+            per_key: self.rate_limit_per_key,
+            per_org: self.rate_limit_per_org,
+            per_ip: self.rate_limit_per_ip,
+            window: self.rate_limit_window,
+            redis,
+        })
+    }
+}
+
+fn parse_jwks_url(text: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(text).map_err(|e| format!("not a URL: {e}"))?;
+    let loopback = match url.host_str() {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        _ => Err("the JWKS URL must be https:// (plain http only on loopback)".to_owned()),
+    }
+}
+
+fn parse_pem_key(text: &str) -> Result<String, String> {
+    let pem = text.trim().replace("\\n", "\n");
+    jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes())
+        .map_err(|_| "CLERK_JWT_KEY is not an RSA public key in PEM form".to_owned())?;
+    Ok(pem)
+}
+
+fn parse_redis_url(text: &str) -> Result<String, String> {
+    redis::Client::open(text)
+        .map_err(|_| "REDIS_URL is not a Redis URL (redis://[:password@]host[:port][/db])")?;
+    Ok(text.to_owned())
+}
+
+fn parse_std_duration(text: &str) -> Result<Duration, String> {
+    parse_duration(text)?
+        .to_std()
+        .map_err(|_| format!("`{text}` is out of range"))
 }
 
 fn parse_database_url(text: &str) -> Result<String, String> {
@@ -102,6 +260,25 @@ mod tests {
         for bad in ["", "d", "0d", "-1d", "5w", "1.5h", "99999999999999d"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn jwks_urls_must_be_https_unless_loopback() {
+        assert!(parse_jwks_url("https://clerk.example.com/.well-known/jwks.json").is_ok());
+        assert!(parse_jwks_url("http://127.0.0.1:9999/jwks").is_ok());
+        assert!(parse_jwks_url("http://localhost/jwks").is_ok());
+        assert!(parse_jwks_url("http://clerk.example.com/jwks").is_err());
+        assert!(parse_jwks_url("ftp://127.0.0.1/jwks").is_err());
+        assert!(parse_jwks_url("not a url").is_err());
+    }
+
+    #[test]
+    fn bad_pem_and_redis_urls_are_refused() {
+        assert!(
+            parse_pem_key("-----BEGIN PUBLIC KEY-----\\nnope\\n-----END PUBLIC KEY-----").is_err()
+        );
+        assert!(parse_redis_url("redis://127.0.0.1:6379/0").is_ok());
+        assert!(parse_redis_url("http://127.0.0.1").is_err());
     }
 
     #[test]

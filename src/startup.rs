@@ -11,10 +11,12 @@ use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, Server, get};
 use sea_orm::DatabaseConnection;
 
-use crate::auth::{AuthPolicy, Authenticate, Authenticator};
+use crate::auth::Authenticator;
+use crate::auth::clerk::ClerkVerifier;
 use crate::config::{Config, MAX_BODY_BYTES};
 use crate::graphql::{self, AuraSchema};
-use crate::http::{BodyLimit, Envelope, health_check};
+use crate::http::{ApiGuard, BodyLimit, Envelope, health_check};
+use crate::ratelimit::RateLimiter;
 use crate::rest;
 use crate::state::AppState;
 
@@ -24,6 +26,8 @@ pub enum StartupError {
     Database(#[from] sea_orm::DbErr),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
+    #[error("{0}")]
+    Config(String),
 }
 
 pub struct Application {
@@ -51,9 +55,18 @@ impl Application {
             .first()
             .and_then(|addr| addr.as_socket_addr().map(|a| a.port()))
             .unwrap_or(config.bind.port());
+        crate::tls::install_crypto_provider();
+        let clerk = match &config.clerk {
+            Some(clerk) => Some(ClerkVerifier::new(clerk).map_err(StartupError::Config)?),
+            None => None,
+        };
+        let authenticator = Arc::new(Authenticator::new(db.clone(), clerk));
+        let limiter = RateLimiter::new(config.rate_limits.clone()).map_err(StartupError::Config)?;
+        let guard = ApiGuard::new(authenticator, Arc::new(limiter));
         let state = AppState {
             db,
             config: Arc::new(config),
+            guard,
         };
         Ok(Application {
             acceptor,
@@ -86,7 +99,6 @@ impl Application {
 /// Every route, wrapped in the middleware stack.
 pub fn routes(state: AppState) -> impl Endpoint + 'static {
     let schema: AuraSchema = graphql::build_schema(Some(state.clone()));
-    let authenticator = Arc::new(Authenticator::new(state.db.clone()));
     // Anonymous GraphQL requests are allowed: the public booking operations need no
     // credential; every other field refuses them with UNAUTHORIZED. Widgets call it from
     // other origins, hence CORS (bearer tokens only, no cookies).
@@ -94,16 +106,10 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .post(
             graphql::graphql_http
                 .into_endpoint()
-                .with(Authenticate::new(
-                    authenticator.clone(),
-                    AuthPolicy::Optional,
-                )),
+                .with(state.guard.optional()),
         )
         .with(widget_cors());
-    let rest = rest::endpoints(
-        state.db.clone(),
-        Authenticate::new(authenticator, AuthPolicy::Required),
-    );
+    let rest = rest::endpoints(state.db.clone(), state.guard.clone());
     Route::new()
         .at("/health", get(health_check))
         .at("/graphql", graphql_endpoint)

@@ -5,9 +5,12 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
+use crate::http::ApiGuard;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
+    /// Authentication and rate limits: wrap every API surface in it (`.with(state.guard.clone())`).
+    pub guard: ApiGuard,
 }

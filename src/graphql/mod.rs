@@ -1,7 +1,9 @@
 //! The GraphQL schema: the core of the API. The REST facade runs operations of this same
 //! schema, so data, permissions and pagination are defined here once.
 
+pub mod api_keys;
 pub mod context;
+pub mod limits;
 pub mod loaders;
 pub mod pagination;
 pub mod query;
@@ -23,16 +25,25 @@ use loaders::{BatchQueue, Loaders, drive};
 #[derive(MergedObject, Default)]
 pub struct Query(
     query::ResourceQuery,
+    api_keys::ApiKeyQuery,
     crate::booking::graphql::PublicBookingQuery,
 );
 
+/// Every mutation, merged: add yours as another member.
 #[derive(MergedObject, Default)]
-pub struct Mutation(crate::booking::graphql::BookingMutation);
+pub struct Mutation(
+    api_keys::ApiKeyMutation,
+    crate::booking::graphql::BookingMutation,
+);
 
 pub type AuraSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn build_schema(state: Option<AppState>) -> AuraSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription);
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(limits::MAX_DEPTH)
+        .limit_complexity(limits::MAX_COMPLEXITY)
+        .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
+        .extension(limits::AliasLimit);
     if let Some(state) = state {
         builder = builder.data(state);
     }

@@ -77,6 +77,7 @@ impl ResourceQuery {
     }
 
     /// Leads, newest first. Needs `leads:read`.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn leads(
         &self,
         ctx: &Context<'_>,
@@ -101,6 +102,7 @@ impl ResourceQuery {
     }
 
     /// Calls, newest first. Needs `calls:read`.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn calls(
         &self,
         ctx: &Context<'_>,
@@ -127,6 +129,7 @@ impl ResourceQuery {
     }
 
     /// Team members with their roles and commission rates, newest first. Needs `team:read`.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn team_members(
         &self,
         ctx: &Context<'_>,
@@ -153,6 +156,7 @@ impl ResourceQuery {
     }
 
     /// Booking links, newest first. Needs `booking_links:read`.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn booking_links(
         &self,
         ctx: &Context<'_>,
@@ -179,6 +183,7 @@ impl ResourceQuery {
     }
 
     /// The product catalog, newest first. Needs `products:read`.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,
@@ -205,6 +210,7 @@ impl ResourceQuery {
     }
 
     /// Payment records, newest first. Needs `payments:read`.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn payments(
         &self,
         ctx: &Context<'_>,

@@ -30,6 +30,11 @@ impl RequestId {
     }
 }
 
+/// Headers an inner layer wants on its error response (rate-limit headers): attach with
+/// `poem::Error::set_data`, since the envelope, not the layer, renders errors.
+#[derive(Debug, Clone, Default)]
+pub struct ExtraHeaders(pub HeaderMap);
+
 /// Outermost middleware. Whatever happens inside (an error from any layer, a panic, an
 /// unknown route) leaves as the contract's JSON error with the request id.
 pub struct Envelope {
@@ -73,8 +78,13 @@ impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
         let mut response = match outcome {
             Ok(Ok(output)) => output.into_response(),
             Ok(Err(err)) => {
+                let extra = err.data::<ExtraHeaders>().map(|h| h.0.clone());
                 let app_error = classify(err, &path, self.allowed_methods);
-                error_response(&app_error, &request_id)
+                let mut response = error_response(&app_error, &request_id);
+                if let Some(extra) = extra {
+                    response.headers_mut().extend(extra);
+                }
+                response
             }
             Err(panic) => {
                 let detail = panic

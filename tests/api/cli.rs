@@ -137,3 +137,77 @@ fn export_writes_the_schema() {
     let openapi = std::fs::read_to_string(dir.path().join("openapi.json")).unwrap();
     assert_eq!(openapi, aura::rest::document_json());
 }
+
+#[test]
+fn bad_auth_and_rate_limit_settings_stop_with_one_line() {
+    let (_dir, url) = temp_db();
+    let pem = include_str!("fixtures/test_only_rsa_a_pub.pem");
+    let private = include_str!("fixtures/test_only_rsa_a.pem").replace('\n', "\\n");
+    let jwks = "https://clerk.example.com/.well-known/jwks.json";
+    for args in [
+        vec![
+            "serve",
+            "--clerk-jwks-url",
+            "http://clerk.example.com/jwks",
+            "--clerk-issuer",
+            "x",
+        ],
+        vec![
+            "serve",
+            "--clerk-jwt-key",
+            "not a pem",
+            "--clerk-issuer",
+            "x",
+        ],
+        vec!["serve", "--clerk-jwt-key", pem],
+        vec![
+            "serve",
+            "--clerk-jwks-url",
+            jwks,
+            "--clerk-jwt-key",
+            pem,
+            "--clerk-issuer",
+            "x",
+        ],
+        vec!["serve", "--clerk-issuer", "https://clerk.example.com"],
+        vec![
+            "serve",
+            "--clerk-jwks-url",
+            jwks,
+            "--clerk-issuer",
+            "x",
+            "--clerk-jwks-ttl",
+            "soon",
+        ],
+        vec!["serve", "--rate-limit-per-key", "0"],
+        vec!["serve", "--rate-limit-per-org", "-5"],
+        vec!["serve", "--rate-limit-window", "5x"],
+        vec!["serve", "--redis-url", "http://127.0.0.1:6379"],
+        vec!["serve", "--clerk-jwt-key", &private, "--clerk-issuer", "x"],
+    ] {
+        let out = aura(&url, &args);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("MIIB"),
+            "{args:?}: a key is echoed: {stderr}"
+        );
+    }
+    // The same through the environment.
+    let out = Command::new(env!("CARGO_BIN_EXE_aura"))
+        .arg("serve")
+        .env("DATABASE_URL", &url)
+        .env("AURA_LOG", "warn")
+        .env("CLERK_JWKS_URL", "ftp://clerk.example.com/jwks")
+        .env("CLERK_ISSUER", "x")
+        .output()
+        .expect("run aura");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("CLERK_JWKS_URL") || stderr.contains("clerk-jwks-url"),
+        "{stderr}"
+    );
+}

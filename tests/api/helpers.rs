@@ -19,13 +19,19 @@ pub struct TestApp {
     _shutdown: oneshot::Sender<()>,
 }
 
+type ConfigChange = Box<dyn FnOnce(&mut Config) + Send>;
+
 pub struct TestAppBuilder {
     sqlite_file: bool,
+    configure: Vec<ConfigChange>,
 }
 
 impl TestApp {
     pub fn builder() -> TestAppBuilder {
-        TestAppBuilder { sqlite_file: false }
+        TestAppBuilder {
+            sqlite_file: false,
+            configure: Vec::new(),
+        }
     }
 
     pub async fn spawn() -> TestApp {
@@ -80,8 +86,19 @@ impl TestAppBuilder {
         self
     }
 
+    /// Adjusts the configuration before the app starts (Clerk, rate limits).
+    #[allow(dead_code)]
+    pub fn configure(mut self, change: impl FnOnce(&mut Config) + Send + 'static) -> Self {
+        self.configure.push(Box::new(change));
+        self
+    }
+
     pub async fn build(self) -> TestApp {
         let url = database_url(self.sqlite_file).await;
+        let mut config = Config::ephemeral(&url);
+        for change in self.configure {
+            change(&mut config);
+        }
         let mut db = aura::db::connect(&url).await.expect("connect");
         aura::db::migrate(&db).await.expect("migrate");
         let statements = Arc::new(AtomicUsize::new(0));
@@ -89,7 +106,7 @@ impl TestAppBuilder {
         db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        let app = Application::build_with_db(Config::ephemeral(&url), db.clone())
+        let app = Application::build_with_db(config, db.clone())
             .await
             .expect("build app");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -108,7 +125,7 @@ impl TestAppBuilder {
 }
 
 /// A fresh, empty database for one test.
-async fn database_url(sqlite_file: bool) -> String {
+pub async fn database_url(sqlite_file: bool) -> String {
     if let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") {
         let name = format!("aura_test_{}", uuid::Uuid::now_v7().simple());
         let admin = aura::db::connect(&admin_url)

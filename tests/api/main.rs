@@ -1,14 +1,20 @@
 //! The integration tests: one binary, each test with its own app and database.
 
+mod clerk_support;
 mod factory;
 mod helpers;
 
+mod api_keys;
 mod auth;
 mod booking;
+mod clerk;
 mod cli;
 mod errors;
 mod graphql;
+mod graphql_limits;
 mod health;
+mod ratelimit;
 mod rest;
 mod schema;
+mod scopes;
 mod tenancy;

@@ -76,6 +76,7 @@ impl BookingLink {
         self.0.active
     }
     /// Calls booked through this link, newest first. Needs `calls:read`.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn calls(
         &self,
         ctx: &Context<'_>,

@@ -88,6 +88,7 @@ impl Lead {
         Json(&self.0.custom_fields)
     }
     /// The lead's newest calls. Needs `calls:read`.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn calls(
         &self,
         ctx: &Context<'_>,
@@ -102,6 +103,7 @@ impl Lead {
         Ok(rows.unwrap_or_default().into_iter().map(Call).collect())
     }
     /// The lead's newest payments. Needs `payments:read`.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn payments(
         &self,
         ctx: &Context<'_>,

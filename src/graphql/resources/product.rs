@@ -47,6 +47,7 @@ impl Product {
         self.0.active
     }
     /// Newest payments for this product. Needs `payments:read`.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn payments(
         &self,
         ctx: &Context<'_>,

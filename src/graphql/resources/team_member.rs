@@ -64,6 +64,7 @@ impl TeamMember {
         &self.0.timezone
     }
     /// The member's newest calls, as closer (default) or as setter. Needs `calls:read`.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn calls(
         &self,
         ctx: &Context<'_>,
@@ -85,6 +86,7 @@ impl TeamMember {
             .collect())
     }
     /// The member's newest payments, as closer (default) or as setter. Needs `payments:read`.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn payments(
         &self,
         ctx: &Context<'_>,
@@ -106,6 +108,7 @@ impl TeamMember {
             .collect())
     }
     /// Leads assigned to the member, newest first. Needs `leads:read`.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn assigned_leads(
         &self,
         ctx: &Context<'_>,
@@ -120,6 +123,7 @@ impl TeamMember {
         Ok(rows.unwrap_or_default().into_iter().map(Lead).collect())
     }
     /// Booking links the member owns. Needs `booking_links:read`.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn booking_links(
         &self,
         ctx: &Context<'_>,

@@ -1,12 +1,15 @@
-use std::sync::Arc;
-use std::time::Duration;
+//! Turning a bearer credential (an Aura API key or a Clerk session token) into a
+//! [`Principal`]. The HTTP guard (`crate::http::ApiGuard`) calls it for every request.
 
-use entities::api_key;
-use poem::http::header::AUTHORIZATION;
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use entities::{api_key, organization};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 
 use super::api_key::{KEY_PREFIX, KeyFormatError, hash, verify_format};
+use super::clerk::ClerkVerifier;
 use super::{Credential, Principal, ScopeSet};
 use crate::error::{AppError, AppResult};
 use crate::time::now;
@@ -18,11 +21,20 @@ const LAST_USED_GRANULARITY: Duration = Duration::from_secs(60);
 /// Turns a bearer credential into a [`Principal`].
 pub struct Authenticator {
     db: DatabaseConnection,
+    clerk: Option<ClerkVerifier>,
+    /// When this process last wrote each key's `last_used_at`, so a burst of concurrent
+    /// requests on a key whose row looks stale writes once, not once per request.
+    touched: Mutex<HashMap<uuid::Uuid, Instant>>,
 }
 
 impl Authenticator {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Authenticator { db }
+    /// `clerk: None` answers every Clerk token with 401.
+    pub fn new(db: DatabaseConnection, clerk: Option<ClerkVerifier>) -> Self {
+        Authenticator {
+            db,
+            clerk,
+            touched: Mutex::new(HashMap::new()),
+        }
     }
 
     /// `Ok(None)` when the request carries no credential at all.
@@ -34,9 +46,48 @@ impl Authenticator {
         if token.starts_with(KEY_PREFIX) || !token.contains('.') {
             return self.authenticate_api_key(token).await.map(Some);
         }
-        Err(AppError::Unauthorized(
-            "Clerk sign-in is not configured on this server".to_owned(),
-        ))
+        self.authenticate_clerk(token).await.map(Some)
+    }
+
+    async fn authenticate_clerk(&self, token: &str) -> AppResult<Principal> {
+        let Some(clerk) = &self.clerk else {
+            return Err(AppError::Unauthorized(
+                "Clerk sign-in is not configured on this server".to_owned(),
+            ));
+        };
+        let session = clerk.verify(token).await?;
+        if session.pending {
+            return Err(AppError::Forbidden(
+                "your Clerk session is pending: finish signing in first".to_owned(),
+            ));
+        }
+        let Some(clerk_org) = session.organization else {
+            return Err(AppError::Forbidden(
+                "your Clerk token has no active organization: select one in your app".to_owned(),
+            ));
+        };
+        let organization = organization::Entity::find()
+            .filter(organization::Column::ClerkOrgId.eq(clerk_org.id.as_str()))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| {
+                AppError::Forbidden(
+                    "your Clerk organization is not connected to an Aura organization".to_owned(),
+                )
+            })?;
+        let is_admin = clerk_org.is_admin();
+        Ok(Principal {
+            organization_id: organization.id,
+            credential: Credential::ClerkUser {
+                user_id: session.user_id,
+                is_admin,
+            },
+            scopes: if is_admin {
+                ScopeSet::all()
+            } else {
+                ScopeSet::read_only()
+            },
+        })
     }
 
     async fn authenticate_api_key(&self, token: &str) -> AppResult<Principal> {
@@ -85,6 +136,20 @@ impl Authenticator {
     }
 
     fn touch(&self, key_id: uuid::Uuid, at: chrono::DateTime<chrono::Utc>) {
+        {
+            let mut touched = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            if touched
+                .get(&key_id)
+                .is_some_and(|last| now.duration_since(*last) < LAST_USED_GRANULARITY)
+            {
+                return;
+            }
+            if touched.len() > 10_000 {
+                touched.retain(|_, last| now.duration_since(*last) < LAST_USED_GRANULARITY);
+            }
+            touched.insert(key_id, now);
+        }
         let db = self.db.clone();
         tokio::spawn(async move {
             let update = api_key::ActiveModel {
@@ -119,63 +184,6 @@ pub enum AuthPolicy {
     Required,
     /// No credential: continue anonymously (public operations decide for themselves).
     Optional,
-}
-
-/// The poem middleware in front of REST and GraphQL.
-pub struct Authenticate {
-    authenticator: Arc<Authenticator>,
-    policy: AuthPolicy,
-}
-
-impl Authenticate {
-    pub fn new(authenticator: Arc<Authenticator>, policy: AuthPolicy) -> Self {
-        Authenticate {
-            authenticator,
-            policy,
-        }
-    }
-}
-
-impl<E: Endpoint> Middleware<E> for Authenticate {
-    type Output = AuthenticateEndpoint<E>;
-
-    fn transform(&self, inner: E) -> Self::Output {
-        AuthenticateEndpoint {
-            inner,
-            authenticator: self.authenticator.clone(),
-            policy: self.policy,
-        }
-    }
-}
-
-pub struct AuthenticateEndpoint<E> {
-    inner: E,
-    authenticator: Arc<Authenticator>,
-    policy: AuthPolicy,
-}
-
-impl<E: Endpoint> Endpoint for AuthenticateEndpoint<E> {
-    type Output = Response;
-
-    async fn call(&self, mut req: Request) -> poem::Result<Response> {
-        let header = req
-            .headers()
-            .get(AUTHORIZATION)
-            .map(|value| value.to_str().unwrap_or("\u{0}"));
-        match self.authenticator.authenticate(header).await? {
-            Some(principal) => {
-                req.extensions_mut().insert(principal);
-            }
-            None if self.policy == AuthPolicy::Optional => {}
-            None => {
-                return Err(AppError::Unauthorized(
-                    "missing API key: send `Authorization: Bearer aura_pk_live_…`".to_owned(),
-                )
-                .into());
-            }
-        }
-        Ok(self.inner.call(req).await?.into_response())
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,140 @@
+//! API key management over GraphQL: list, create (the secret is returned once) and
+//! revoke. Only an organization admin signed in with Clerk may; an API key never can,
+//! whatever its scopes, so a leaked key cannot mint more keys.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use entities::api_key;
+
+use super::context::{request, state};
+use super::scalars::DateTime;
+use crate::auth::{ScopeSet, keys};
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, IdKind};
+use crate::time::now;
+
+/// An API key. The secret itself is never shown again after creation.
+pub struct ApiKey(pub api_key::Model);
+
+#[Object]
+impl ApiKey {
+    async fn id(&self) -> ID {
+        ID(ids::encode(IdKind::ApiKey, self.0.id))
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The key's first characters, to tell keys apart (`aura_pk_live_AbCd`).
+    async fn prefix(&self) -> &str {
+        &self.0.display_prefix
+    }
+    /// What the key may read or write, e.g. `leads:read`.
+    async fn scopes(&self) -> Vec<String> {
+        ScopeSet::parse_list(&self.0.scopes)
+            .map(|set| set.iter().map(|s| s.as_str().to_owned()).collect())
+            .unwrap_or_default()
+    }
+    /// `active`, `expired` or `revoked`.
+    async fn status(&self) -> &'static str {
+        keys::status(&self.0, now())
+    }
+    async fn expires_at(&self) -> Option<DateTime> {
+        self.0.expires_at.map(DateTime)
+    }
+    async fn revoked_at(&self) -> Option<DateTime> {
+        self.0.revoked_at.map(DateTime)
+    }
+    /// Updated at most once a minute.
+    async fn last_used_at(&self) -> Option<DateTime> {
+        self.0.last_used_at.map(DateTime)
+    }
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct CreatedApiKey {
+    pub api_key: ApiKey,
+    /// The key itself (`aura_pk_live_…`). Shown this once: store it now.
+    pub secret: String,
+}
+
+#[derive(InputObject)]
+pub struct CreateApiKeyInput {
+    /// What the key is for, e.g. "Postman Testing" (1 to 200 characters).
+    pub name: String,
+    /// At least one of `leads:read`, `calls:read`, `team:read`, `booking_links:read`,
+    /// `products:read`, `payments:read`, `webhooks:read`, `webhooks:write`.
+    pub scopes: Vec<String>,
+    /// When the key stops working; never when omitted. Must be in the future.
+    pub expires_at: Option<DateTime>,
+}
+
+/// The caller's organization, if they may manage keys.
+fn admin_organization(ctx: &Context<'_>) -> AppResult<uuid::Uuid> {
+    let principal = &request(ctx)?.principal;
+    principal.require_key_admin()?;
+    Ok(principal.organization_id)
+}
+
+#[derive(Default)]
+pub struct ApiKeyQuery;
+
+#[Object]
+impl ApiKeyQuery {
+    /// Your organization's API keys, newest first. Organization admins (Clerk) only.
+    async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<ApiKey>> {
+        let org = admin_organization(ctx)?;
+        let rows = keys::list(&state(ctx).db, org).await?;
+        Ok(rows.into_iter().map(ApiKey).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct ApiKeyMutation;
+
+#[Object]
+impl ApiKeyMutation {
+    /// Creates an API key and returns its secret, once. Organization admins (Clerk) only.
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiKeyInput,
+    ) -> Result<CreatedApiKey> {
+        let org = admin_organization(ctx)?;
+        let scopes = ScopeSet::parse_list(&input.scopes.join(","))
+            .map_err(|message| AppError::validation("scopes", message))?;
+        if let Some(expires_at) = input.expires_at
+            && expires_at.0 <= now()
+        {
+            return Err(AppError::validation("expiresAt", "must be in the future").into());
+        }
+        let created = keys::create(
+            &state(ctx).db,
+            org,
+            &input.name,
+            scopes,
+            input.expires_at.map(|d| d.0),
+        )
+        .await?;
+        Ok(CreatedApiKey {
+            api_key: ApiKey(created.key),
+            secret: created.secret,
+        })
+    }
+
+    /// Revokes a key; it stops working on its next request. Revoking twice is harmless.
+    /// Organization admins (Clerk) only.
+    async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> Result<ApiKey> {
+        let org = admin_organization(ctx)?;
+        let not_found = || AppError::NotFound(format!("API key `{}` not found", id.as_str()));
+        let key_id = ids::decode(IdKind::ApiKey, id.as_str()).map_err(|_| not_found())?;
+        let key = keys::revoke(&state(ctx).db, key_id, Some(org))
+            .await
+            .map_err(|err| match err {
+                AppError::NotFound(_) => not_found(),
+                other => other,
+            })?;
+        Ok(ApiKey(key))
+    }
+}

@@ -1,0 +1,179 @@
+//! Resource limits on GraphQL operations, checked before anything executes (so before
+//! any database work): nesting depth, estimated cost (complexity) and aliases. An
+//! operation over a limit is refused with `extensions.code = "VALIDATION_ERROR"`.
+//!
+//! Cost model: every field costs 1; a list field costs `first` (default 25, at most 100)
+//! times the cost of what is selected inside it, plus 1. So the estimate bounds the number
+//! of objects a response can hold.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::parser::types::{
+    ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
+};
+use async_graphql::{Name, Positioned, ServerError, ServerResult, Variables};
+
+/// Deepest field nesting. GraphiQL's introspection query needs 13.
+pub const MAX_DEPTH: usize = 15;
+/// Largest estimated cost (see the module doc): 100 leads with 25 calls and 25 payments
+/// each, every one with a few nested fields, fits; a third level of 100-item lists does not.
+pub const MAX_COMPLEXITY: usize = 50_000;
+/// Most aliased fields in one document (fragments counted where they are spread).
+pub const MAX_ALIASES: usize = 30;
+/// Deepest nesting the parser accepts (selection sets, lists, objects).
+pub const MAX_RECURSIVE_DEPTH: usize = 32;
+/// Selections visited while counting aliases before the document is refused as too large
+/// (fragment spreads can multiply a small text into a huge operation).
+const MAX_VISITED: usize = 20_000;
+
+/// The cost of a list field: see the module doc.
+pub fn list_cost(first: i32, child_complexity: usize) -> usize {
+    (first.clamp(1, 100) as usize)
+        .saturating_mul(child_complexity)
+        .saturating_add(1)
+}
+
+/// Refuses documents with more than [`MAX_ALIASES`] aliases, right after parsing.
+pub struct AliasLimit;
+
+impl ExtensionFactory for AliasLimit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(AliasLimitExtension)
+    }
+}
+
+struct AliasLimitExtension;
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for AliasLimitExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        check_aliases(&document)?;
+        Ok(document)
+    }
+}
+
+fn check_aliases(document: &ExecutableDocument) -> ServerResult<()> {
+    let mut counter = Counter {
+        fragments: &document.fragments,
+        aliases: 0,
+        visited: 0,
+        spreading: HashSet::new(),
+    };
+    for (_, operation) in document.operations.iter() {
+        counter.walk(&operation.node.selection_set.node);
+    }
+    if counter.visited > MAX_VISITED {
+        return Err(limit_error(format!(
+            "the operation is too large: it expands to more than {MAX_VISITED} selections"
+        )));
+    }
+    if counter.aliases > MAX_ALIASES {
+        return Err(limit_error(format!(
+            "the operation uses more than {MAX_ALIASES} aliases"
+        )));
+    }
+    Ok(())
+}
+
+struct Counter<'a> {
+    fragments: &'a std::collections::HashMap<Name, Positioned<FragmentDefinition>>,
+    aliases: usize,
+    visited: usize,
+    /// Fragments being expanded, so a cycle (refused later by validation) cannot loop here.
+    spreading: HashSet<&'a str>,
+}
+
+impl<'a> Counter<'a> {
+    fn walk(&mut self, set: &'a SelectionSet) {
+        for item in &set.items {
+            self.visited += 1;
+            if self.visited > MAX_VISITED || self.aliases > MAX_ALIASES {
+                return;
+            }
+            match &item.node {
+                Selection::Field(field) => {
+                    if field.node.alias.is_some() {
+                        self.aliases += 1;
+                    }
+                    self.walk(&field.node.selection_set.node);
+                }
+                Selection::InlineFragment(fragment) => {
+                    self.walk(&fragment.node.selection_set.node);
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    let Some(fragment) = self.fragments.get(name) else {
+                        continue;
+                    };
+                    if self.spreading.insert(name) {
+                        self.walk(&fragment.node.selection_set.node);
+                        self.spreading.remove(name);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn limit_error(message: String) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", "VALIDATION_ERROR");
+    error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aliases(query: &str) -> ServerResult<()> {
+        check_aliases(&async_graphql::parser::parse_query(query).unwrap())
+    }
+
+    #[test]
+    fn counts_aliases_through_fragments() {
+        let thirty: String = (0..30).map(|i| format!("a{i}: __typename ")).collect();
+        assert!(aliases(&format!("{{ {thirty} }}")).is_ok());
+        assert!(aliases(&format!("{{ {thirty} extra: __typename }}")).is_err());
+        // 16 aliases in a fragment spread twice: 32.
+        let sixteen: String = (0..16).map(|i| format!("a{i}: __typename ")).collect();
+        let spread = format!("{{ ...F x: leads {{ ...F }} }} fragment F on Query {{ {sixteen} }}");
+        assert!(aliases(&spread).is_err());
+        // A fragment cycle does not hang the count (validation refuses it later).
+        assert!(
+            aliases("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }").is_ok()
+        );
+    }
+
+    #[test]
+    fn exploding_fragments_are_refused() {
+        let mut doc = String::from("{ ...F0 }");
+        for i in 0..25 {
+            doc.push_str(&format!(
+                " fragment F{i} on Query {{ ...F{} ...F{} }}",
+                i + 1,
+                i + 1
+            ));
+        }
+        doc.push_str(" fragment F25 on Query { __typename }");
+        assert!(aliases(&doc).is_err());
+    }
+
+    #[test]
+    fn list_cost_multiplies_by_page_size() {
+        assert_eq!(list_cost(25, 4), 101);
+        assert_eq!(list_cost(1000, 1), 101);
+        assert_eq!(list_cost(-5, 3), 4);
+    }
+}
