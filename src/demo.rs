@@ -3,7 +3,9 @@
 //! timestamps are laid out over the 90 days before the anchor (today, by default).
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use entities::{booking_link, call, lead, organization, payment, product, team_member};
+use entities::{
+    booking_link, call, commission_rate, lead, organization, payment, product, team_member,
+};
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait,
 };
@@ -157,6 +159,7 @@ async fn seed(db: &DatabaseConnection, options: &DemoOptions) -> AppResult<organ
 struct Member {
     id: Uuid,
     role: team_member::TeamRole,
+    rate_ppm: i64,
 }
 
 async fn seed_team<C: ConnectionTrait>(
@@ -182,6 +185,7 @@ async fn seed_team<C: ConnectionTrait>(
     ];
     let mut members = Vec::new();
     let mut rows = Vec::new();
+    let mut rates = Vec::new();
     for (i, (name, role, rate)) in roster.into_iter().enumerate() {
         let at = start - Duration::days(30) + Duration::hours(i as i64 * 7);
         let id = rng.uuid_at(at);
@@ -198,9 +202,22 @@ async fn seed_team<C: ConnectionTrait>(
             created_at: Set(at),
             updated_at: Set(at),
         });
-        members.push(Member { id, role });
+        members.push(Member {
+            id,
+            role,
+            rate_ppm: rate,
+        });
+        rates.push(commission_rate::ActiveModel {
+            id: Set(rng.uuid_at(at)),
+            organization_id: Set(org),
+            team_member_id: Set(id),
+            rate_ppm: Set(rate),
+            effective_from: Set(at),
+            created_at: Set(at),
+        });
     }
     team_member::Entity::insert_many(rows).exec(db).await?;
+    commission_rate::Entity::insert_many(rates).exec(db).await?;
     Ok(members)
 }
 
@@ -367,6 +384,8 @@ async fn seed_pipeline<C: ConnectionTrait>(
         .filter(|m| m.role == team_member::TeamRole::Setter)
         .map(|m| m.id)
         .collect();
+    let rate_of: std::collections::HashMap<Uuid, i64> =
+        team.iter().map(|m| (m.id, m.rate_ppm)).collect();
     let window_secs = 90 * 24 * 3600;
     let start = options.anchor - Duration::days(90);
 
@@ -541,6 +560,8 @@ async fn seed_pipeline<C: ConnectionTrait>(
                             paid_at: Set((pay_status != PaymentStatus::Pending
                                 && pay_status != PaymentStatus::Failed)
                                 .then_some(paid)),
+                            closer_rate_ppm: Set(rate_of.get(&closer).copied()),
+                            setter_rate_ppm: Set(rate_of.get(&setter).copied()),
                             created_at: Set(paid),
                             updated_at: Set(paid),
                         });

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod booking;
 pub mod cli;
+pub mod commissions;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -6,6 +6,7 @@ pub mod api_key;
 pub mod booking_link;
 pub mod call;
 pub mod call_slot_claim;
+pub mod commission_rate;
 pub mod event;
 pub mod idempotency_key;
 pub mod lead;

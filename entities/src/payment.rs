@@ -30,6 +30,10 @@ pub struct Model {
     pub processor: String,
     pub external_id: Option<String>,
     pub paid_at: Option<DateTimeUtc>,
+    /// The closer's commission rate in force when the payment was paid, in millionths.
+    pub closer_rate_ppm: Option<i64>,
+    /// The setter's commission rate in force when the payment was paid, in millionths.
+    pub setter_rate_ppm: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -6,6 +6,7 @@ mod m20261128_000001_foundation;
 mod m20261128_000002_idempotency;
 mod m20261128_000003_events;
 mod m20261128_000005_booking;
+mod m20261128_000006_commissions;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_idempotency::Migration),
             Box::new(m20261128_000003_events::Migration),
             Box::new(m20261128_000005_booking::Migration),
+            Box::new(m20261128_000006_commissions::Migration),
         ]
     }
 }

@@ -45,6 +45,45 @@ rest_enum!(
     /// Where a payment stands.
     PaymentStatus { Pending, Succeeded, Failed, Refunded }
 );
+rest_enum!(
+    /// Which side of a sale a team member was on.
+    CommissionRole { Closer, Setter }
+);
+
+/// What a payment earns one team member.
+#[derive(Object, Debug, Clone, Deserialize)]
+pub struct Commission {
+    /// `tm_…`
+    pub team_member_id: String,
+    pub role: CommissionRole,
+    /// The member's rate when the payment was paid.
+    pub rate: DecimalString,
+    /// `amount × rate` in minor units of `currency`, exact; `"0"` unless the payment
+    /// succeeded.
+    pub amount: DecimalString,
+    pub currency: String,
+}
+
+/// Commissions earned in one currency over a period.
+#[derive(Object, Debug, Clone, Deserialize)]
+#[oai(example)]
+pub struct CommissionTotal {
+    pub currency: String,
+    /// Minor units of `currency`, exact.
+    pub amount: DecimalString,
+    /// Succeeded payments counted.
+    pub payments: i64,
+}
+
+impl Example for CommissionTotal {
+    fn example() -> Self {
+        CommissionTotal {
+            currency: "USD".into(),
+            amount: DecimalString("187462.5".into()),
+            payments: 14,
+        }
+    }
+}
 
 /// Marketing attribution captured with the lead.
 #[derive(Object, Debug, Clone, Deserialize)]
@@ -199,6 +238,8 @@ pub struct Payment {
     /// The processor's own id for the payment.
     pub external_id: Option<String>,
     pub paid_at: Option<Timestamp>,
+    /// What the payment earns its closer and setter.
+    pub commissions: Vec<Commission>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -320,6 +361,13 @@ impl Example for Payment {
             processor: "stripe".into(),
             external_id: Some("pi_3Nq8f2eZvKYlo2C0".into()),
             paid_at: Some(ts("2026-11-05T17:30:00Z")),
+            commissions: vec![Commission {
+                team_member_id: "tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into(),
+                role: CommissionRole::Closer,
+                rate: DecimalString("0.125".into()),
+                amount: DecimalString("18750".into()),
+                currency: "USD".into(),
+            }],
             created_at: ts("2026-11-05T17:30:00Z"),
             updated_at: ts("2026-11-05T17:30:00Z"),
         }

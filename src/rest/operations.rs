@@ -52,7 +52,9 @@ macro_rules! payment_fields {
     () => {
         "fragment PaymentFields on Payment { id lead_id: leadId product_id: productId \
          closer_id: closerId setter_id: setterId amount currency status processor \
-         external_id: externalId paid_at: paidAt created_at: createdAt updated_at: updatedAt }"
+         external_id: externalId paid_at: paidAt \
+         commissions { team_member_id: teamMemberId role rate amount currency } \
+         created_at: createdAt updated_at: updatedAt }"
     };
 }
 
@@ -145,6 +147,8 @@ pub const LIST_PAYMENTS: &str = list_op!(
     payment_fields!()
 );
 pub const GET_PAYMENT: &str = get_op!("GetPayment", "payment", "PaymentFields", payment_fields!());
+
+pub const TEAM_MEMBER_COMMISSIONS: &str = "query TeamMemberCommissions($id: ID!, $after: DateTime, $before: DateTime) { item: teamMember(id: $id) { totals: commissionTotals(paidAfter: $after, paidBefore: $before) { currency amount payments } } }";
 
 macro_rules! render_op {
     ($field:literal, $fragment:literal, $fields:expr) => {

@@ -328,6 +328,49 @@ impl ResourcesApi {
         Ok(TeamMemberResponse::item(member))
     }
 
+    /// Get a team member's commissions
+    ///
+    /// What the member earned, as closer and as setter, on payments that succeeded and were
+    /// paid in `[paid_after, paid_before)`, one total per currency, exact in minor units.
+    /// Needs `team:read` and `payments:read`.
+    #[oai(
+        path = "/team/:id/commissions",
+        method = "get",
+        operation_id = "getTeamMemberCommissions",
+        tag = "Tag::Team"
+    )]
+    async fn get_team_member_commissions(
+        &self,
+        req: &Request,
+        schema: Data<&AuraSchema>,
+        state: Data<&AppState>,
+        _auth: BearerAuth,
+        /// `tm_…`
+        id: Path<String>,
+        /// Only payments paid at or after this instant (RFC 3339).
+        paid_after: Query<Option<DateTime<Utc>>>,
+        /// Only payments paid before this instant (RFC 3339).
+        paid_before: Query<Option<DateTime<Utc>>>,
+    ) -> Result<CommissionTotalsResponse, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Totals {
+            totals: Vec<super::objects::CommissionTotal>,
+        }
+        let format = |at: DateTime<Utc>| crate::time::format_rfc3339(at);
+        let result: ItemResult<Totals> = caller(req, &schema, &state)
+            .run(
+                ops::TEAM_MEMBER_COMMISSIONS,
+                json!({"id": id.0, "after": paid_after.0.map(format), "before": paid_before.0.map(format)}),
+            )
+            .await?;
+        Ok(CommissionTotalsResponse::Ok(poem_openapi::payload::Json(
+            CommissionTotals {
+                success: true,
+                data: result.item.totals,
+            },
+        )))
+    }
+
     /// List booking links
     ///
     /// Booking links, newest first. Needs `booking_links:read`.

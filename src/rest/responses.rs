@@ -131,6 +131,21 @@ envelopes!(
     "payments"
 );
 
+/// A team member's earned commissions, one total per currency.
+#[derive(Object, Debug, Clone)]
+pub struct CommissionTotals {
+    /// Always `true`.
+    pub success: bool,
+    pub data: Vec<super::objects::CommissionTotal>,
+}
+
+#[derive(ApiResponse)]
+pub enum CommissionTotalsResponse {
+    /// Earned commissions per currency.
+    #[oai(status = 200)]
+    Ok(poem_openapi::payload::Json<CommissionTotals>),
+}
+
 /// Every error an operation can answer. At run time it is an [`AppError`] that leaves
 /// through the envelope middleware (which adds the request id); here it also documents
 /// the error responses in the OpenAPI document.

@@ -62,6 +62,15 @@ pub async fn seed(db: &DatabaseConnection, org: Uuid, tag: &str, leads: usize) -
     .insert(db)
     .await
     .unwrap();
+    aura::commissions::record_rate(
+        db,
+        org,
+        member.id,
+        aura::domain::CommissionRate::from_ppm(125_000).unwrap(),
+        at(0),
+    )
+    .await
+    .unwrap();
     let prod = product::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(org),
@@ -159,6 +168,8 @@ pub async fn seed(db: &DatabaseConnection, org: Uuid, tag: &str, leads: usize) -
             processor: Set("stripe".into()),
             external_id: Set(Some(format!("pi_{tag}_{n}"))),
             paid_at: Set(Some(at(t + 2))),
+            closer_rate_ppm: Set(Some(125_000)),
+            setter_rate_ppm: Set(None),
             created_at: Set(at(t + 2)),
             updated_at: Set(at(t + 2)),
         }

@@ -9,6 +9,7 @@ mod auth;
 mod booking;
 mod clerk;
 mod cli;
+mod commissions;
 mod errors;
 mod graphql;
 mod graphql_limits;

@@ -67,7 +67,7 @@ const RESOURCES: &[(&str, &str, &str)] = &[
     (
         "/v1/payments",
         "payments",
-        "id leadId productId closerId setterId amount currency status processor externalId paidAt createdAt updatedAt",
+        "id leadId productId closerId setterId amount currency status processor externalId paidAt commissions { teamMemberId role rate amount currency } createdAt updatedAt",
     ),
 ];
 

@@ -1,14 +1,14 @@
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use entities::payment;
 use sea_orm::{ColumnTrait, Condition, QueryFilter, Select};
 
 use super::lead::Lead;
 use super::product::Product;
-use super::team_member::TeamMember;
+use super::team_member::{Participation, TeamMember};
 use super::{TimeRange, optional_public_id, parse_id, public_id};
 use crate::auth::Scope;
 use crate::graphql::context::authorize;
-use crate::graphql::scalars::DateTime;
+use crate::graphql::scalars::{DateTime, Decimal};
 use crate::ids::IdKind;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -22,6 +22,20 @@ pub enum PaymentStatus {
 
 /// Money received from a lead.
 pub struct Payment(pub payment::Model);
+
+/// What a payment earns one team member.
+#[derive(SimpleObject)]
+pub struct Commission {
+    pub team_member_id: ID,
+    /// Whether the member closed or set the sale.
+    pub role: Participation,
+    /// The member's rate when the payment was paid, e.g. `"0.1"`.
+    pub rate: Decimal,
+    /// `amount × rate` in minor units of `currency`, exact (e.g. `"12462.5"` cents); zero
+    /// unless the payment succeeded.
+    pub amount: Decimal,
+    pub currency: String,
+}
 
 #[Object]
 impl Payment {
@@ -87,6 +101,23 @@ impl Payment {
     }
     async fn paid_at(&self) -> Option<DateTime> {
         self.0.paid_at.map(DateTime)
+    }
+    /// What this payment earns its closer and setter, from the rates in force when it was
+    /// paid. Amounts are exact decimals in minor units, zero unless the payment succeeded.
+    async fn commissions(&self) -> Vec<Commission> {
+        crate::commissions::of_payment(&self.0)
+            .into_iter()
+            .map(|c| Commission {
+                team_member_id: public_id(IdKind::TeamMember, c.team_member_id),
+                role: match c.side {
+                    crate::commissions::Side::Closer => Participation::Closer,
+                    crate::commissions::Side::Setter => Participation::Setter,
+                },
+                rate: Decimal(c.rate.to_decimal()),
+                amount: Decimal(c.amount),
+                currency: c.currency,
+            })
+            .collect()
     }
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()

@@ -35,6 +35,16 @@ pub enum Participation {
 /// A member of the sales team.
 pub struct TeamMember(pub team_member::Model);
 
+/// Commissions earned in one currency.
+#[derive(async_graphql::SimpleObject)]
+pub struct CommissionTotal {
+    pub currency: String,
+    /// Minor units of `currency`, exact.
+    pub amount: Decimal,
+    /// Succeeded payments counted.
+    pub payments: i64,
+}
+
 #[Object]
 impl TeamMember {
     pub async fn id(&self) -> ID {
@@ -139,6 +149,42 @@ impl TeamMember {
             .unwrap_or_default()
             .into_iter()
             .map(BookingLink)
+            .collect())
+    }
+    /// What the member earned, as closer and as setter, on payments that succeeded and
+    /// were paid in `[paidAfter, paidBefore)`, one total per currency. Needs
+    /// `payments:read`.
+    async fn commission_totals(
+        &self,
+        ctx: &Context<'_>,
+        paid_after: Option<DateTime>,
+        paid_before: Option<DateTime>,
+    ) -> Result<Vec<CommissionTotal>> {
+        let request = authorize(ctx, Scope::PaymentsRead)?;
+        if let (Some(after), Some(before)) = (paid_after, paid_before)
+            && before.0 <= after.0
+        {
+            return Err(crate::error::AppError::validation(
+                "paidBefore",
+                "must be after paidAfter",
+            )
+            .into());
+        }
+        let totals = crate::commissions::earned(
+            &crate::graphql::context::state(ctx).db,
+            request.principal.organization_id,
+            self.0.id,
+            paid_after.map(|d| d.0),
+            paid_before.map(|d| d.0),
+        )
+        .await?;
+        Ok(totals
+            .into_iter()
+            .map(|t| CommissionTotal {
+                currency: t.currency,
+                amount: Decimal(t.amount),
+                payments: t.payments,
+            })
             .collect())
     }
     async fn created_at(&self) -> DateTime {
