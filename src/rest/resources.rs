@@ -333,6 +333,7 @@ impl ResourcesApi {
     /// What the member earned, as closer and as setter, on payments that succeeded and were
     /// paid in `[paid_after, paid_before)`, one total per currency, exact in minor units.
     /// Needs `team:read` and `payments:read`.
+    #[allow(clippy::too_many_arguments)]
     #[oai(
         path = "/team/:id/commissions",
         method = "get",
