@@ -36,8 +36,10 @@ status=0
   --max-time "${SCHEMATHESIS_MAX_TIME:-90}" \
   --seed "${SCHEMATHESIS_SEED:-20261128}" \
   --no-color) >"$WORK/schemathesis.log" 2>&1 || status=$?
-tail -n 30 "$WORK/schemathesis.log"
 if [ "$status" -ne 0 ]; then
+  cat "$WORK/schemathesis.log"
   echo "schemathesis failed; server log:"; tail -n 50 "$WORK/serve.err"
+else
+  tail -n 30 "$WORK/schemathesis.log"
 fi
 exit "$status"
