@@ -300,6 +300,7 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
     let app = Application::build_with_db(config.clone(), db)
         .await
         .map_err(|e| e.to_string())?;
+    let shutdown = shutdown_signal();
     tracing::info!(
         address = %config.bind.ip(),
         port = app.port(),
@@ -308,7 +309,7 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
         clerk = config.clerk.is_some(),
         "listening; GraphQL playground at /graphql"
     );
-    app.run_until_stopped(shutdown_signal())
+    app.run_until_stopped(shutdown)
         .await
         .map_err(|e| format!("server: {e}"))
 }
