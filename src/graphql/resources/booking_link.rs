@@ -4,10 +4,8 @@ use sea_orm::{ColumnTrait, QueryFilter, Select};
 
 use super::call::Call;
 use super::team_member::TeamMember;
-use super::{TimeRange, parse_id, public_id, relation_limit};
+use super::{TimeRange, parse_id, public_id};
 use crate::auth::Scope;
-use crate::graphql::context::authorize;
-use crate::graphql::loaders::ChildrenOf;
 use crate::graphql::scalars::DateTime;
 use crate::ids::IdKind;
 
@@ -42,13 +40,7 @@ impl BookingLink {
     }
     /// The team member whose calendar the link books. Needs `team:read`.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
-        let request = authorize(ctx, Scope::TeamRead)?;
-        Ok(request
-            .loaders
-            .team_member
-            .load_one(self.0.owner_id)
-            .await?
-            .map(TeamMember))
+        super::member(ctx, Some(self.0.owner_id)).await
     }
     async fn duration_minutes(&self) -> i32 {
         self.0.duration_minutes
@@ -82,13 +74,15 @@ impl BookingLink {
         ctx: &Context<'_>,
         #[graphql(default = 25)] first: i32,
     ) -> Result<Vec<Call>> {
-        let request = authorize(ctx, Scope::CallsRead)?;
-        let key = ChildrenOf {
-            parent: self.0.id,
-            limit: relation_limit(first)?,
-        };
-        let rows = request.loaders.calls_by_booking_link.load_one(key).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Call).collect())
+        super::children(
+            ctx,
+            Scope::CallsRead,
+            |l| &l.calls_by_booking_link,
+            self.0.id,
+            first,
+            Call,
+        )
+        .await
     }
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()

@@ -47,24 +47,24 @@ impl Call {
     }
     /// The team member who runs the call. Needs `team:read`.
     async fn closer(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
-        load_member(ctx, self.0.closer_id).await
+        super::member(ctx, self.0.closer_id).await
     }
     async fn setter_id(&self) -> Option<ID> {
         optional_public_id(IdKind::TeamMember, self.0.setter_id)
     }
     /// The team member who set the call up. Needs `team:read`.
     async fn setter(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
-        load_member(ctx, self.0.setter_id).await
+        super::member(ctx, self.0.setter_id).await
     }
     async fn booking_link_id(&self) -> Option<ID> {
         optional_public_id(IdKind::BookingLink, self.0.booking_link_id)
     }
     /// The booking link the call was booked through, if any. Needs `booking_links:read`.
     async fn booking_link(&self, ctx: &Context<'_>) -> Result<Option<BookingLink>> {
+        let request = authorize(ctx, Scope::BookingLinksRead)?;
         let Some(id) = self.0.booking_link_id else {
             return Ok(None);
         };
-        let request = authorize(ctx, Scope::BookingLinksRead)?;
         Ok(request
             .loaders
             .booking_link
@@ -94,19 +94,6 @@ impl Call {
     async fn updated_at(&self) -> DateTime {
         self.0.updated_at.into()
     }
-}
-
-async fn load_member(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> Result<Option<TeamMember>> {
-    let Some(id) = id else {
-        return Ok(None);
-    };
-    let request = authorize(ctx, Scope::TeamRead)?;
-    Ok(request
-        .loaders
-        .team_member
-        .load_one(id)
-        .await?
-        .map(TeamMember))
 }
 
 #[derive(InputObject, Default)]

@@ -5,10 +5,8 @@ use sea_orm::{ColumnTrait, QueryFilter, Select};
 use super::call::Call;
 use super::payment::Payment;
 use super::team_member::TeamMember;
-use super::{TimeRange, optional_public_id, parse_id, public_id, relation_limit};
+use super::{TimeRange, optional_public_id, parse_id, public_id};
 use crate::auth::Scope;
-use crate::graphql::context::authorize;
-use crate::graphql::loaders::ChildrenOf;
 use crate::graphql::scalars::DateTime;
 use crate::ids::IdKind;
 
@@ -63,16 +61,7 @@ impl Lead {
     }
     /// The team member who owns the lead. Needs `team:read`.
     async fn assigned_to(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
-        let Some(id) = self.0.assigned_team_member_id else {
-            return Ok(None);
-        };
-        let request = authorize(ctx, Scope::TeamRead)?;
-        Ok(request
-            .loaders
-            .team_member
-            .load_one(id)
-            .await?
-            .map(TeamMember))
+        super::member(ctx, self.0.assigned_team_member_id).await
     }
     async fn utm(&self) -> Utm {
         Utm {
@@ -94,13 +83,15 @@ impl Lead {
         ctx: &Context<'_>,
         #[graphql(default = 25)] first: i32,
     ) -> Result<Vec<Call>> {
-        let request = authorize(ctx, Scope::CallsRead)?;
-        let key = ChildrenOf {
-            parent: self.0.id,
-            limit: relation_limit(first)?,
-        };
-        let rows = request.loaders.calls_by_lead.load_one(key).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Call).collect())
+        super::children(
+            ctx,
+            Scope::CallsRead,
+            |l| &l.calls_by_lead,
+            self.0.id,
+            first,
+            Call,
+        )
+        .await
     }
     /// The lead's newest payments. Needs `payments:read`.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
@@ -109,13 +100,15 @@ impl Lead {
         ctx: &Context<'_>,
         #[graphql(default = 25)] first: i32,
     ) -> Result<Vec<Payment>> {
-        let request = authorize(ctx, Scope::PaymentsRead)?;
-        let key = ChildrenOf {
-            parent: self.0.id,
-            limit: relation_limit(first)?,
-        };
-        let rows = request.loaders.payments_by_lead.load_one(key).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Payment).collect())
+        super::children(
+            ctx,
+            Scope::PaymentsRead,
+            |l| &l.payments_by_lead,
+            self.0.id,
+            first,
+            Payment,
+        )
+        .await
     }
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()

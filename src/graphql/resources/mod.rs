@@ -12,7 +12,10 @@ use async_graphql::{Context, ID, InputObject};
 use sea_orm::Select;
 use uuid::Uuid;
 
+use async_graphql::dataloader::DataLoader;
+
 use super::context::{authorize, state};
+use super::loaders::{ByParent, ChildrenOf, Loaders};
 use super::pagination::{PageArgs, PageConnection, apply_time_range, fetch_page};
 use super::scalars::DateTime;
 use super::tenant::TenantEntity;
@@ -40,6 +43,45 @@ impl TimeRange {
             self.updated_after.map(|d| d.0),
         )
     }
+}
+
+/// A team member by id through the request's loader (`call.closer`, `payment.setter`, …).
+/// The scope is checked first, so an empty relation answers like a filled one.
+pub async fn member(
+    ctx: &Context<'_>,
+    id: Option<Uuid>,
+) -> async_graphql::Result<Option<team_member::TeamMember>> {
+    let request = authorize(ctx, Scope::TeamRead)?;
+    let Some(id) = id else { return Ok(None) };
+    Ok(request
+        .loaders
+        .team_member
+        .load_one(id)
+        .await?
+        .map(team_member::TeamMember))
+}
+
+/// A parent's newest children through one of the request's loaders (`lead.calls`, …).
+pub async fn children<E, N>(
+    ctx: &Context<'_>,
+    scope: Scope,
+    loader: fn(&Loaders) -> &DataLoader<ByParent<E>>,
+    parent: Uuid,
+    first: i32,
+    wrap: fn(E::Model) -> N,
+) -> async_graphql::Result<Vec<N>>
+where
+    E: TenantEntity,
+    E::Model: Clone + Send + Sync,
+    E::Column: Send + Sync,
+{
+    let request = authorize(ctx, scope)?;
+    let key = ChildrenOf {
+        parent,
+        limit: relation_limit(first)?,
+    };
+    let rows = loader(&request.loaders).load_one(key).await?;
+    Ok(rows.unwrap_or_default().into_iter().map(wrap).collect())
 }
 
 /// The page size of a nested list (`lead.calls(first:)`).

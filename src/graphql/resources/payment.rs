@@ -60,10 +60,10 @@ impl Payment {
     }
     /// Needs `products:read`.
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
+        let request = authorize(ctx, Scope::ProductsRead)?;
         let Some(id) = self.0.product_id else {
             return Ok(None);
         };
-        let request = authorize(ctx, Scope::ProductsRead)?;
         Ok(request.loaders.product.load_one(id).await?.map(Product))
     }
     async fn closer_id(&self) -> Option<ID> {
@@ -71,14 +71,14 @@ impl Payment {
     }
     /// Needs `team:read`.
     async fn closer(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
-        load_member(ctx, self.0.closer_id).await
+        super::member(ctx, self.0.closer_id).await
     }
     async fn setter_id(&self) -> Option<ID> {
         optional_public_id(IdKind::TeamMember, self.0.setter_id)
     }
     /// Needs `team:read`.
     async fn setter(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
-        load_member(ctx, self.0.setter_id).await
+        super::member(ctx, self.0.setter_id).await
     }
     /// Minor units of `currency` (cents for USD).
     async fn amount(&self) -> i64 {
@@ -125,19 +125,6 @@ impl Payment {
     async fn updated_at(&self) -> DateTime {
         self.0.updated_at.into()
     }
-}
-
-async fn load_member(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> Result<Option<TeamMember>> {
-    let Some(id) = id else {
-        return Ok(None);
-    };
-    let request = authorize(ctx, Scope::TeamRead)?;
-    Ok(request
-        .loaders
-        .team_member
-        .load_one(id)
-        .await?
-        .map(TeamMember))
 }
 
 #[derive(InputObject, Default)]

@@ -3,10 +3,8 @@ use entities::product;
 use sea_orm::{ColumnTrait, QueryFilter, Select};
 
 use super::payment::Payment;
-use super::{TimeRange, public_id, relation_limit};
+use super::{TimeRange, public_id};
 use crate::auth::Scope;
-use crate::graphql::context::authorize;
-use crate::graphql::loaders::ChildrenOf;
 use crate::graphql::scalars::DateTime;
 use crate::ids::IdKind;
 
@@ -53,13 +51,15 @@ impl Product {
         ctx: &Context<'_>,
         #[graphql(default = 25)] first: i32,
     ) -> Result<Vec<Payment>> {
-        let request = authorize(ctx, Scope::PaymentsRead)?;
-        let key = ChildrenOf {
-            parent: self.0.id,
-            limit: relation_limit(first)?,
-        };
-        let rows = request.loaders.payments_by_product.load_one(key).await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Payment).collect())
+        super::children(
+            ctx,
+            Scope::PaymentsRead,
+            |l| &l.payments_by_product,
+            self.0.id,
+            first,
+            Payment,
+        )
+        .await
     }
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()

@@ -1,16 +1,17 @@
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
-use entities::team_member;
+use entities::{call, payment, team_member};
 use sea_orm::{ColumnTrait, QueryFilter, Select};
 
 use super::booking_link::BookingLink;
 use super::call::Call;
 use super::lead::Lead;
 use super::payment::Payment;
-use super::{TimeRange, public_id, relation_limit};
+use super::{TimeRange, public_id};
 use crate::auth::Scope;
 use crate::domain::CommissionRate;
 use crate::graphql::context::authorize;
-use crate::graphql::loaders::ChildrenOf;
+use crate::graphql::loaders::{ByParent, Loaders};
 use crate::graphql::scalars::{DateTime, Decimal};
 use crate::ids::IdKind;
 
@@ -81,19 +82,11 @@ impl TeamMember {
         #[graphql(default = 25)] first: i32,
         #[graphql(default)] role: Participation,
     ) -> Result<Vec<Call>> {
-        let request = authorize(ctx, Scope::CallsRead)?;
-        let key = self.children(first)?;
-        let loader = match role {
-            Participation::Closer => &request.loaders.calls_by_closer,
-            Participation::Setter => &request.loaders.calls_by_setter,
+        let loader: fn(&Loaders) -> &DataLoader<ByParent<call::Entity>> = match role {
+            Participation::Closer => |l| &l.calls_by_closer,
+            Participation::Setter => |l| &l.calls_by_setter,
         };
-        Ok(loader
-            .load_one(key)
-            .await?
-            .unwrap_or_default()
-            .into_iter()
-            .map(Call)
-            .collect())
+        super::children(ctx, Scope::CallsRead, loader, self.0.id, first, Call).await
     }
     /// The member's newest payments, as closer (default) or as setter. Needs `payments:read`.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
@@ -103,19 +96,11 @@ impl TeamMember {
         #[graphql(default = 25)] first: i32,
         #[graphql(default)] role: Participation,
     ) -> Result<Vec<Payment>> {
-        let request = authorize(ctx, Scope::PaymentsRead)?;
-        let key = self.children(first)?;
-        let loader = match role {
-            Participation::Closer => &request.loaders.payments_by_closer,
-            Participation::Setter => &request.loaders.payments_by_setter,
+        let loader: fn(&Loaders) -> &DataLoader<ByParent<payment::Entity>> = match role {
+            Participation::Closer => |l| &l.payments_by_closer,
+            Participation::Setter => |l| &l.payments_by_setter,
         };
-        Ok(loader
-            .load_one(key)
-            .await?
-            .unwrap_or_default()
-            .into_iter()
-            .map(Payment)
-            .collect())
+        super::children(ctx, Scope::PaymentsRead, loader, self.0.id, first, Payment).await
     }
     /// Leads assigned to the member, newest first. Needs `leads:read`.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
@@ -124,13 +109,15 @@ impl TeamMember {
         ctx: &Context<'_>,
         #[graphql(default = 25)] first: i32,
     ) -> Result<Vec<Lead>> {
-        let request = authorize(ctx, Scope::LeadsRead)?;
-        let rows = request
-            .loaders
-            .leads_by_assignee
-            .load_one(self.children(first)?)
-            .await?;
-        Ok(rows.unwrap_or_default().into_iter().map(Lead).collect())
+        super::children(
+            ctx,
+            Scope::LeadsRead,
+            |l| &l.leads_by_assignee,
+            self.0.id,
+            first,
+            Lead,
+        )
+        .await
     }
     /// Booking links the member owns. Needs `booking_links:read`.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
@@ -139,17 +126,15 @@ impl TeamMember {
         ctx: &Context<'_>,
         #[graphql(default = 25)] first: i32,
     ) -> Result<Vec<BookingLink>> {
-        let request = authorize(ctx, Scope::BookingLinksRead)?;
-        let rows = request
-            .loaders
-            .booking_links_by_owner
-            .load_one(self.children(first)?)
-            .await?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(BookingLink)
-            .collect())
+        super::children(
+            ctx,
+            Scope::BookingLinksRead,
+            |l| &l.booking_links_by_owner,
+            self.0.id,
+            first,
+            BookingLink,
+        )
+        .await
     }
     /// What the member earned, as closer and as setter, on payments that succeeded and
     /// were paid in `[paidAfter, paidBefore)`, one total per currency (an empty range has
@@ -183,15 +168,6 @@ impl TeamMember {
     }
     async fn updated_at(&self) -> DateTime {
         self.0.updated_at.into()
-    }
-}
-
-impl TeamMember {
-    fn children(&self, first: i32) -> crate::error::AppResult<ChildrenOf> {
-        Ok(ChildrenOf {
-            parent: self.0.id,
-            limit: relation_limit(first)?,
-        })
     }
 }
 
