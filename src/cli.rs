@@ -279,21 +279,32 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
     let config = args.config(global)?;
     let db = connect(global).await?;
     if args.demo {
-        if demo::is_empty(&db).await.map_err(|e| e.to_string())? {
+        // An empty database gets the demo organization; one that already has it (a second
+        // `serve --demo`) gets a fresh key, since the first was shown only once. Other
+        // data is never mixed with demo data.
+        let has_demo = crate::orgs::find_by_slug(&db, demo::DEMO_SLUG)
+            .await
+            .map_err(|e| e.public_message())?
+            .is_some();
+        if has_demo || demo::is_empty(&db).await.map_err(|e| e.to_string())? {
             let started = std::time::Instant::now();
             let outcome = demo::ensure_demo(&db, DemoOptions::default())
                 .await
                 .map_err(|e| e.to_string())?;
-            println!(
-                "seeded the demo organization ({} leads) in {:.2} s",
-                outcome.leads,
-                started.elapsed().as_secs_f64()
-            );
+            if outcome.seeded {
+                println!(
+                    "seeded the demo organization ({} leads) in {:.2} s",
+                    outcome.leads,
+                    started.elapsed().as_secs_f64()
+                );
+            } else {
+                println!("the demo organization already exists; minted a new key for it");
+            }
             println!("demo API key (shown once):");
             println!("{}", outcome.api_key);
         } else {
             println!(
-                "the database already has data; not seeding (use `aura demo` to mint a demo key)"
+                "the database holds other organizations; not seeding demo data into it (`aura demo` adds the demo organization anyway)"
             );
         }
     }

@@ -244,3 +244,33 @@ fn sigterm_stops_the_server_cleanly() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
 }
+
+#[test]
+fn serve_demo_prints_a_key_on_every_start() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let (_dir, url) = temp_db();
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_aura"))
+            .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+            .env("DATABASE_URL", &url)
+            .env("AURA_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start aura serve --demo");
+        let stdout = child.stdout.take().unwrap();
+        let key = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find(|line| line.starts_with("aura_pk_live_"));
+        child.kill().ok();
+        child.wait().ok();
+        let key = key.expect("a key on stdout");
+        assert_eq!(aura::auth::api_key::verify_format(&key), Ok(()));
+        keys.push(key);
+    }
+    assert_ne!(keys[0], keys[1]);
+}
