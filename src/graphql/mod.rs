@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod context;
 pub mod limits;
 pub mod loaders;
+pub mod mutations;
 pub mod pagination;
 pub mod query;
 pub mod resources;
@@ -34,6 +35,12 @@ pub struct Query(
 pub struct Mutation(
     api_keys::ApiKeyMutation,
     crate::booking::graphql::BookingMutation,
+    mutations::lead::LeadMutation,
+    mutations::call::CallMutation,
+    mutations::payment::PaymentMutation,
+    mutations::product::ProductMutation,
+    mutations::team_member::TeamMemberMutation,
+    mutations::booking_link::BookingLinkMutation,
 );
 
 pub type AuraSchema = Schema<Query, Mutation, EmptySubscription>;

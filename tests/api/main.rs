@@ -19,3 +19,4 @@ mod rest;
 mod schema;
 mod scopes;
 mod tenancy;
+mod writes;
