@@ -14,6 +14,7 @@ mod errors;
 mod graphql;
 mod graphql_limits;
 mod health;
+mod live;
 mod ratelimit;
 mod rest;
 mod schema;

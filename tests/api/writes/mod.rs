@@ -8,6 +8,6 @@ mod leads;
 mod payments;
 mod products;
 mod roles;
-mod support;
+pub(crate) mod support;
 mod team;
 mod tenancy;
