@@ -406,3 +406,37 @@ async fn since_replays_what_committed_before_the_subscription_then_goes_live() {
     assert_eq!(live["data"]["status"], json!("won"), "{live}");
     assert_ne!(live["id"], updated["id"]);
 }
+
+#[tokio::test]
+async fn concurrent_writes_each_arrive_exactly_once() {
+    let w = world().await;
+    let mut sub = Subscriber::connect_as(&w.app, &w.key).await;
+    sub.subscribe(
+        "x",
+        EVENTS,
+        json!({"types": ["lead.created", "lead.updated"], "since": since_now()}),
+    )
+    .await;
+    // Transactions racing each other commit in an order their `created_at` does not tell.
+    let writes = (0..25).map(|n| {
+        let bearer = if n % 2 == 0 { &w.admin } else { &w.member };
+        create_lead(&w, bearer, "Racer")
+    });
+    let mut created: Vec<String> = futures_util::future::join_all(writes).await;
+    let mut received = Vec::new();
+    for _ in 0..created.len() {
+        let event = sub.event("x").await;
+        assert_eq!(event["type"], json!("lead.created"), "{event}");
+        received.push(event["data"]["id"].as_str().unwrap().to_owned());
+    }
+    created.sort();
+    received.sort();
+    assert_eq!(received, created, "every lead once");
+    // Nothing more is on its way: the next event is the next change.
+    update_lead(&w, &w.admin, &created[0], "WON").await;
+    let event = sub.event("x").await;
+    assert_eq!(
+        (&event["type"], &event["data"]["id"]),
+        (&json!("lead.updated"), &json!(created[0]))
+    );
+}
