@@ -14,6 +14,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod ids;
+pub mod live;
 pub mod orgs;
 pub mod ratelimit;
 pub mod rest;

@@ -64,6 +64,7 @@ impl Application {
         let limiter = RateLimiter::new(config.rate_limits.clone()).map_err(StartupError::Config)?;
         let guard = ApiGuard::new(authenticator, Arc::new(limiter));
         let state = AppState {
+            live: crate::live::LiveEvents::new(db.clone()),
             db,
             config: Arc::new(config),
             guard,
@@ -109,10 +110,16 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
                 .with(state.guard.optional()),
         )
         .with(widget_cors());
+    // Subscriptions authenticate in `connection_init`; the guard still counts the upgrade.
+    let live_endpoint = get(crate::live::ws::graphql_ws
+        .into_endpoint()
+        .with(state.guard.optional()))
+    .with(widget_cors());
     let rest = rest::endpoints(state.db.clone(), state.guard.clone());
     Route::new()
         .at("/health", get(health_check))
         .at("/graphql", graphql_endpoint)
+        .at("/graphql/ws", live_endpoint)
         .nest("/v1", rest)
         .at("/openapi.json", get(rest::openapi_json))
         .at("/openapi.yaml", get(rest::openapi_yaml))

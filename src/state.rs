@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
 use crate::http::ApiGuard;
+use crate::live::LiveEvents;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -13,4 +14,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Authentication and rate limits: wrap every API surface in it (`.with(state.guard.clone())`).
     pub guard: ApiGuard,
+    /// The outbox watcher behind the `events` subscription (one per process).
+    pub live: LiveEvents,
 }

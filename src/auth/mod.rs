@@ -9,9 +9,11 @@ pub mod api_key;
 mod authenticator;
 pub mod clerk;
 pub mod keys;
+mod roles;
 mod scope;
 
 pub use authenticator::{AuthPolicy, Authenticator};
+pub use roles::Action;
 pub use scope::{Scope, ScopeSet};
 
 use uuid::Uuid;

@@ -107,27 +107,15 @@ impl Booker {
         if name.is_empty() || name.chars().count() > 200 {
             return Err(AppError::validation("name", "must be 1 to 200 characters"));
         }
-        let email = email.trim().to_lowercase();
-        let valid_email = email.len() <= 320
-            && email.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-            })
-            && !email.contains(char::is_whitespace);
-        if !valid_email {
-            return Err(AppError::validation("email", "is not an e-mail address"));
-        }
-        let phone = phone.map(str::trim).filter(|p| !p.is_empty());
-        if let Some(phone) = phone
-            && (phone.len() > 40
-                || !phone
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || " +-().".contains(c)))
-        {
-            return Err(AppError::validation("phone", "is not a phone number"));
-        }
+        let email = crate::domain::Email::parse(email)
+            .map_err(|message| AppError::validation("email", message))?
+            .into_string();
+        let phone = match phone {
+            Some(phone) => crate::domain::Phone::parse_optional(phone)
+                .map_err(|message| AppError::validation("phone", message))?
+                .map(crate::domain::Phone::into_string),
+            None => None,
+        };
         let answers = match answers {
             None | Some(serde_json::Value::Null) => None,
             Some(serde_json::Value::Object(map))
@@ -150,7 +138,7 @@ impl Booker {
         Ok(Booker {
             name: name.to_owned(),
             email,
-            phone: phone.map(str::to_owned),
+            phone,
             answers,
         })
     }

@@ -1,9 +1,11 @@
 //! Value types that can only hold valid values. Parsing happens once, at the edge; the
 //! rest of the code takes these types and never re-checks.
 
+mod contact;
 mod rate;
 mod slug;
 
+pub use contact::{Email, Phone};
 pub use rate::CommissionRate;
 pub use slug::Slug;
 

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod context;
 pub mod limits;
 pub mod loaders;
+pub mod mutations;
 pub mod pagination;
 pub mod query;
 pub mod resources;
@@ -12,7 +13,7 @@ pub mod scalars;
 pub mod tenant;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{EmptySubscription, MergedObject, Schema, ServerError};
+use async_graphql::{MergedObject, Schema, ServerError};
 use poem::http::StatusCode;
 use poem::web::{Data, Html};
 use poem::{IntoResponse, Request, Response, handler};
@@ -34,12 +35,21 @@ pub struct Query(
 pub struct Mutation(
     api_keys::ApiKeyMutation,
     crate::booking::graphql::BookingMutation,
+    mutations::lead::LeadMutation,
+    mutations::call::CallMutation,
+    mutations::payment::PaymentMutation,
+    mutations::product::ProductMutation,
+    mutations::team_member::TeamMemberMutation,
+    mutations::booking_link::BookingLinkMutation,
 );
 
-pub type AuraSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Subscriptions, served on `/graphql/ws` (`crate::live`).
+pub use crate::live::graphql::LiveSubscription as Subscription;
+
+pub type AuraSchema = Schema<Query, Mutation, Subscription>;
 
 pub fn build_schema(state: Option<AppState>) -> AuraSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(limits::MAX_DEPTH)
         .limit_complexity(limits::MAX_COMPLEXITY)
         .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
@@ -79,7 +89,7 @@ pub async fn execute(
 
 /// Errors raised by async-graphql itself (syntax, unknown fields, bad variables) carry
 /// no code; every error a client sees must have one.
-fn ensure_code(error: &mut ServerError) {
+pub fn ensure_code(error: &mut ServerError) {
     let has_code = error
         .extensions
         .as_ref()

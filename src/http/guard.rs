@@ -59,6 +59,12 @@ impl ApiGuard {
         }
     }
 
+    /// The authenticator, for surfaces that authenticate later than the request
+    /// (WebSocket `connection_init`).
+    pub fn authenticator(&self) -> &Arc<Authenticator> {
+        &self.shared.authenticator
+    }
+
     pub fn limiter(&self) -> &Arc<RateLimiter> {
         &self.shared.limiter
     }

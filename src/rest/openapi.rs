@@ -68,7 +68,7 @@ pub fn reference_html() -> String {
 /// The methods `path` answers to.
 pub fn allowed_methods(path: &str) -> Vec<String> {
     let fixed: &[&str] = match path {
-        "/health" | "/openapi.json" | "/openapi.yaml" | "/docs" => &["GET"],
+        "/health" | "/openapi.json" | "/openapi.yaml" | "/docs" | "/graphql/ws" => &["GET"],
         "/graphql" => &["GET", "POST"],
         _ => &[],
     };

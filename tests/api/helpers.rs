@@ -16,6 +16,7 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub client: reqwest::Client,
     statements: Arc<AtomicUsize>,
+    config: Config,
     _shutdown: oneshot::Sender<()>,
 }
 
@@ -40,6 +41,18 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// Another instance of the application over the same database, as a second server
+    /// behind a load balancer would be.
+    #[allow(dead_code)]
+    pub async fn second_instance(&self) -> TestApp {
+        start(
+            self.config.clone(),
+            self.db.clone(),
+            self.statements.clone(),
+        )
+        .await
     }
 
     pub fn statements(&self) -> usize {
@@ -106,21 +119,26 @@ impl TestAppBuilder {
         db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::SeqCst);
         });
-        let app = Application::build_with_db(config, db.clone())
-            .await
-            .expect("build app");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async {
-            let _ = rx.await;
-        }));
-        TestApp {
-            address,
-            db,
-            client: reqwest::Client::new(),
-            statements,
-            _shutdown: tx,
-        }
+        start(config, db, statements).await
+    }
+}
+
+async fn start(config: Config, db: DatabaseConnection, statements: Arc<AtomicUsize>) -> TestApp {
+    let app = Application::build_with_db(config.clone(), db.clone())
+        .await
+        .expect("build app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        address,
+        db,
+        client: reqwest::Client::new(),
+        statements,
+        config,
+        _shutdown: tx,
     }
 }
 
