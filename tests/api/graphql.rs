@@ -60,7 +60,7 @@ async fn statement_count_does_not_grow_with_page_size() {
     seed(&app.db, org.id, "acme", 120).await;
     // The first request also records the key's first use.
     app.graphql_ok(&org.key, NESTED, json!({"first": 1})).await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    app.await_key_use_recorded(org.id).await;
 
     let mut counts = Vec::new();
     for first in [1, 25, 100] {

@@ -20,7 +20,7 @@ async fn operations_over_the_limits_are_refused_before_touching_the_database() {
     // The first request also records the key's first use.
     app.graphql_ok(&org.key, "{ leads { count } }", json!({}))
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    app.await_key_use_recorded(org.id).await;
 
     let too_deep = nested(16);
     let too_complex = "{ leads(first: 100) { edges { node { calls(first: 100) { lead { calls(first: 100) { id } } } } } } }";

@@ -55,6 +55,21 @@ impl TestApp {
         .await
     }
 
+    /// Waits until the key's first use is written (a background write at most once a
+    /// minute per key), so that tests counting statements do not count it.
+    pub async fn await_key_use_recorded(&self, organization_id: uuid::Uuid) {
+        for _ in 0..500 {
+            let keys = aura::auth::keys::list(&self.db, organization_id)
+                .await
+                .expect("list keys");
+            if keys.iter().any(|k| k.last_used_at.is_some()) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the key's use was never recorded");
+    }
+
     pub fn statements(&self) -> usize {
         self.statements.load(Ordering::SeqCst)
     }
