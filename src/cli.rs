@@ -1,4 +1,4 @@
-//! The `aura` command line: serve (the default), migrate, demo, orgs, keys, export.
+//! The `aura` command line: serve (the default), worker, migrate, demo, orgs, keys, export.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::{ScopeSet, keys};
-use crate::config::{GlobalArgs, ServeArgs, parse_duration};
+use crate::config::{GlobalArgs, ServeArgs, WebhookArgs, parse_duration};
 use crate::demo::{self, DemoOptions};
 use crate::domain::Slug;
 use crate::ids::{self, IdKind};
@@ -34,6 +34,8 @@ pub struct Cli {
 enum Command {
     /// Run the API server (the default).
     Serve(ServeArgs),
+    /// Deliver webhooks without serving HTTP (run any number beside `aura serve`).
+    Worker(WebhookArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Create the demo organization with deterministic data and print an API key.
@@ -147,6 +149,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         None => serve(&global, &cli.serve).await,
         Some(Command::Serve(args)) => serve(&global, &args).await,
+        Some(Command::Worker(args)) => worker(&global, &args).await,
         Some(Command::Migrate) => {
             connect(&global).await?;
             println!("migrations applied");
@@ -323,6 +326,20 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
     app.run_until_stopped(shutdown)
         .await
         .map_err(|e| format!("server: {e}"))
+}
+
+async fn worker(global: &GlobalArgs, args: &WebhookArgs) -> Result<(), String> {
+    let config = args.config(global)?;
+    let db = connect(global).await?;
+    let hooks = crate::webhooks::Webhooks::new(config)?;
+    tracing::info!(
+        database = crate::db::backend_name(&db),
+        "webhook worker running; stop with SIGTERM"
+    );
+    crate::webhooks::Dispatcher::new(db, hooks)
+        .run(shutdown_signal())
+        .await;
+    Ok(())
 }
 
 async fn connect(global: &GlobalArgs) -> Result<DatabaseConnection, String> {

@@ -9,6 +9,8 @@ use clap::Args;
 use crate::auth::clerk::{ClerkConfig, KeySource};
 use crate::ratelimit::{RateLimitConfig, RedisConfig};
 use crate::telemetry::LogFormat;
+use crate::webhooks::WebhookConfig;
+use crate::webhooks::secret::SecretBox;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://aura.db?mode=rwc";
 /// Request bodies above this are refused with 413.
@@ -22,6 +24,7 @@ pub struct Config {
     /// Clerk sign-in; `None` answers every JWT with 401.
     pub clerk: Option<ClerkConfig>,
     pub rate_limits: RateLimitConfig,
+    pub webhooks: WebhookConfig,
 }
 
 impl Config {
@@ -32,6 +35,7 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             clerk: None,
             rate_limits: RateLimitConfig::default(),
+            webhooks: WebhookConfig::ephemeral(),
         }
     }
 }
@@ -61,6 +65,8 @@ pub struct ServeArgs {
     pub clerk: ClerkArgs,
     #[command(flatten)]
     pub rate_limits: RateLimitArgs,
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
 }
 
 /// Clerk sign-in. Set `CLERK_JWKS_URL` or `CLERK_JWT_KEY`, and `CLERK_ISSUER`.
@@ -119,8 +125,122 @@ impl ServeArgs {
             bind: self.bind,
             clerk: self.clerk.config()?,
             rate_limits: self.rate_limits.config()?,
+            webhooks: self.webhooks.config(global)?,
         })
     }
+}
+
+/// Webhook delivery. The dispatcher runs in `aura serve` unless turned off, and alone in
+/// `aura worker`.
+#[derive(Args, Debug, Clone)]
+pub struct WebhookArgs {
+    /// The key that encrypts webhook signing secrets at rest: 32 random bytes in base64
+    /// (`openssl rand -base64 32`). Required with PostgreSQL; with SQLite it defaults to a
+    /// key kept in `aura-webhook.key` beside the database, created on first start.
+    // Validated in `config()`, so the key is never echoed.
+    #[arg(long, env = "AURA_WEBHOOK_SECRET_KEY", hide_env_values = true)]
+    pub webhook_secret_key: Option<String>,
+    /// Lets webhook targets resolve to loopback and private addresses. Development and
+    /// tests only: it opens the SSRF guard.
+    #[arg(long, env = "AURA_WEBHOOK_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub webhook_allow_private_targets: bool,
+    /// A delivery succeeds with a 2xx within this.
+    #[arg(long, env = "AURA_WEBHOOK_TIMEOUT", default_value = "15s", value_parser = parse_std_duration)]
+    pub webhook_timeout: Duration,
+    /// How long a dispatcher holds a delivery it claimed; must exceed the timeout. A
+    /// dispatcher that dies releases its deliveries this long after it claimed them.
+    #[arg(long, env = "AURA_WEBHOOK_LEASE", default_value = "60s", value_parser = parse_std_duration)]
+    pub webhook_lease: Duration,
+    /// Requests in flight per dispatcher.
+    #[arg(long, env = "AURA_WEBHOOK_CONCURRENCY", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub webhook_concurrency: u32,
+    /// Requests in flight per webhook and dispatcher (a slow endpoint takes no more).
+    #[arg(long, env = "AURA_WEBHOOK_PER_ENDPOINT", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub webhook_per_endpoint: u32,
+    /// Run the dispatcher in `aura serve` (turn off when `aura worker`s deliver).
+    #[arg(long, env = "AURA_WEBHOOK_DISPATCHER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub webhook_dispatcher: bool,
+}
+
+pub const WEBHOOK_KEY_FILE: &str = "aura-webhook.key";
+
+impl WebhookArgs {
+    pub fn config(&self, global: &GlobalArgs) -> Result<WebhookConfig, String> {
+        let secret_box = match &self.webhook_secret_key {
+            Some(key) => SecretBox::from_base64(key)?,
+            None if crate::db::is_sqlite(&global.database_url) => {
+                load_or_create_key_file(&key_file_beside(&global.database_url))?
+            }
+            None => {
+                return Err(
+                    "AURA_WEBHOOK_SECRET_KEY is required with PostgreSQL (32 random bytes in base64: `openssl rand -base64 32`)"
+                        .to_owned(),
+                );
+            }
+        };
+        if self.webhook_timeout.is_zero() {
+            return Err("AURA_WEBHOOK_TIMEOUT must be longer than zero".to_owned());
+        }
+        if self.webhook_lease <= self.webhook_timeout {
+            return Err("AURA_WEBHOOK_LEASE must be longer than AURA_WEBHOOK_TIMEOUT".to_owned());
+        }
+        Ok(WebhookConfig {
+            secret_box,
+            allow_private_targets: self.webhook_allow_private_targets,
+            timeout: self.webhook_timeout,
+            lease: self.webhook_lease,
+            concurrency: self.webhook_concurrency as usize,
+            per_subscription: self.webhook_per_endpoint as usize,
+            poll_interval: Duration::from_millis(200),
+            run_dispatcher: self.webhook_dispatcher,
+        })
+    }
+}
+
+/// `aura-webhook.key` in the SQLite database's directory (the working directory for an
+/// in-memory database).
+fn key_file_beside(database_url: &str) -> std::path::PathBuf {
+    let path = database_url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    let dir = std::path::Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty() && !path.contains(":memory:"))
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    dir.join(WEBHOOK_KEY_FILE)
+}
+
+fn load_or_create_key_file(path: &std::path::Path) -> Result<SecretBox, String> {
+    use base64::Engine;
+    let shown = path.display();
+    match std::fs::read_to_string(path) {
+        Ok(text) => SecretBox::from_base64(&text).map_err(|e| format!("{shown}: {e}")),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| format!("no randomness for {shown}: {e}"))?;
+            let text = base64::engine::general_purpose::STANDARD.encode(key);
+            write_private(path, &text).map_err(|e| format!("cannot create {shown}: {e}"))?;
+            tracing::warn!(file = %shown, "created a webhook secret key file; set AURA_WEBHOOK_SECRET_KEY in production");
+            Ok(SecretBox::new(&key))
+        }
+        Err(err) => Err(format!("cannot read {shown}: {err}")),
+    }
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 impl ClerkArgs {

@@ -63,8 +63,11 @@ impl Application {
         let authenticator = Arc::new(Authenticator::new(db.clone(), clerk));
         let limiter = RateLimiter::new(config.rate_limits.clone()).map_err(StartupError::Config)?;
         let guard = ApiGuard::new(authenticator, Arc::new(limiter));
+        let webhooks =
+            crate::webhooks::Webhooks::new(config.webhooks.clone()).map_err(StartupError::Config)?;
         let state = AppState {
             live: crate::live::LiveEvents::new(db.clone()),
+            webhooks,
             db,
             config: Arc::new(config),
             guard,
@@ -90,10 +93,25 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         spawn_housekeeping(self.state.db.clone());
+        // The dispatcher stops with the server; in-flight attempts finish first.
+        let (stopped, stop) = tokio::sync::watch::channel(false);
+        let dispatcher = self.state.config.webhooks.run_dispatcher.then(|| {
+            let dispatcher =
+                crate::webhooks::Dispatcher::new(self.state.db.clone(), self.state.webhooks.clone());
+            let mut stop = stop.clone();
+            tokio::spawn(dispatcher.run(async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            }))
+        });
         let app = routes(self.state);
-        Server::new_with_acceptor(self.acceptor)
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
-            .await
+            .await;
+        let _ = stopped.send(true);
+        if let Some(dispatcher) = dispatcher {
+            let _ = dispatcher.await;
+        }
+        served
     }
 }
 
@@ -157,6 +175,11 @@ fn spawn_housekeeping(db: DatabaseConnection) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "purged expired idempotency keys"),
                 Err(err) => tracing::warn!(error = %err, "could not purge idempotency keys"),
+            }
+            match crate::events::purge_expired(&db).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "purged events older than 30 days"),
+                Err(err) => tracing::warn!(error = %err, "could not purge old events"),
             }
         }
     });

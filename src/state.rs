@@ -16,4 +16,6 @@ pub struct AppState {
     pub guard: ApiGuard,
     /// The outbox watcher behind the `events` subscription (one per process).
     pub live: LiveEvents,
+    /// Webhook signing, sending and the dispatcher's wake-up bell.
+    pub webhooks: crate::webhooks::Webhooks,
 }

@@ -14,6 +14,9 @@ pub mod organization;
 pub mod payment;
 pub mod product;
 pub mod team_member;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_subscription;
 
 pub mod prelude {
     pub use super::api_key::Entity as ApiKey;

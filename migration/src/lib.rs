@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_foundation;
 mod m20261128_000002_idempotency;
 mod m20261128_000003_events;
+mod m20261128_000004_webhooks;
 mod m20261128_000005_booking;
 mod m20261128_000006_commissions;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_foundation::Migration),
             Box::new(m20261128_000002_idempotency::Migration),
             Box::new(m20261128_000003_events::Migration),
+            Box::new(m20261128_000004_webhooks::Migration),
             Box::new(m20261128_000005_booking::Migration),
             Box::new(m20261128_000006_commissions::Migration),
         ]

@@ -1,6 +1,7 @@
 //! Events: what changed, written by [`record`] in the same database transaction as the
 //! change itself (a transactional outbox), so an event exists exactly when its change
-//! does. Webhook delivery and live subscriptions read them from the `events` table.
+//! does. Recording an event also queues its webhook deliveries (`webhooks::fanout`) in that
+//! transaction. Live subscriptions read events from the `events` table.
 //! An event's `data` is the resource's REST object at the time of the change.
 
 use std::fmt;
@@ -110,7 +111,22 @@ pub async fn record_raw<C: ConnectionTrait>(
     .insert(db)
     .await
     .map_err(AppError::from)?;
+    crate::webhooks::fanout::enqueue(db, &event).await?;
     Ok(event)
+}
+
+/// Events are kept this long; older ones (and their webhook deliveries) are purged.
+pub const RETENTION: chrono::Duration = chrono::Duration::days(30);
+
+/// Deletes events past [`RETENTION`]; their deliveries and attempts go with them.
+pub async fn purge_expired(db: &sea_orm::DatabaseConnection) -> AppResult<u64> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let cutoff = crate::time::now() - RETENTION;
+    let result = event::Entity::delete_many()
+        .filter(event::Column::CreatedAt.lt(cutoff))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }
 
 #[cfg(test)]

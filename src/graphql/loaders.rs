@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use super::tenant::TenantEntity;
 use crate::error::AppError;
-use entities::{booking_link, call, lead, payment, product, team_member};
+use entities::{booking_link, call, lead, payment, product, team_member, webhook_attempt};
 
 type LoadError = async_graphql::Error;
 
@@ -275,6 +275,7 @@ pub struct Loaders {
     pub payments_by_setter: DataLoader<ByParent<payment::Entity>>,
     pub leads_by_assignee: DataLoader<ByParent<lead::Entity>>,
     pub booking_links_by_owner: DataLoader<ByParent<booking_link::Entity>>,
+    pub attempts_by_delivery: DataLoader<AttemptsByDelivery>,
 }
 
 impl Loaders {
@@ -294,6 +295,41 @@ impl Loaders {
             payments_by_setter: by_parent(queue, db, org, payment::Column::SetterId),
             leads_by_assignee: by_parent(queue, db, org, lead::Column::AssignedTeamMemberId),
             booking_links_by_owner: by_parent(queue, db, org, booking_link::Column::OwnerId),
+            attempts_by_delivery: queue.loader(AttemptsByDelivery {
+                db: db.clone(),
+                organization_id: org,
+            }),
         }
+    }
+}
+
+/// Every attempt of many webhook deliveries (a delivery has a handful), oldest first.
+pub struct AttemptsByDelivery {
+    db: DatabaseConnection,
+    organization_id: Uuid,
+}
+
+impl Loader<Uuid> for AttemptsByDelivery {
+    type Value = Vec<webhook_attempt::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<webhook_attempt::Model>>, LoadError> {
+        use sea_orm::{EntityTrait, QueryOrder};
+        let rows = webhook_attempt::Entity::find()
+            .filter(webhook_attempt::Column::OrganizationId.eq(self.organization_id))
+            .filter(webhook_attempt::Column::DeliveryId.is_in(keys.iter().copied()))
+            .order_by_asc(webhook_attempt::Column::DeliveryId)
+            .order_by_asc(webhook_attempt::Column::AttemptNumber)
+            .all(&self.db)
+            .await
+            .map_err(|e| LoadError::from(AppError::from(e)))?;
+        let mut grouped: HashMap<Uuid, Vec<webhook_attempt::Model>> = HashMap::new();
+        for row in rows {
+            grouped.entry(row.delivery_id).or_default().push(row);
+        }
+        Ok(grouped)
     }
 }

@@ -28,6 +28,7 @@ pub struct Query(
     query::ResourceQuery,
     api_keys::ApiKeyQuery,
     crate::booking::graphql::PublicBookingQuery,
+    crate::webhooks::graphql::WebhookQuery,
 );
 
 /// Every mutation, merged: add yours as another member.
@@ -41,6 +42,7 @@ pub struct Mutation(
     mutations::product::ProductMutation,
     mutations::team_member::TeamMemberMutation,
     mutations::booking_link::BookingLinkMutation,
+    crate::webhooks::graphql::WebhookMutation,
 );
 
 /// Subscriptions, served on `/graphql/ws` (`crate::live`).

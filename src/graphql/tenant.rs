@@ -49,3 +49,28 @@ tenant_entity!(booking_link, IdKind::BookingLink);
 tenant_entity!(product, IdKind::Product);
 tenant_entity!(payment, IdKind::Payment);
 tenant_entity!(api_key, IdKind::ApiKey);
+tenant_entity!(webhook_subscription, IdKind::Webhook);
+tenant_entity!(webhook_delivery, IdKind::Delivery);
+
+/// Events never change, so "updated" is "created".
+impl TenantEntity for entities::event::Entity {
+    const KIND: IdKind = IdKind::Event;
+    fn id_column() -> Self::Column {
+        entities::event::Column::Id
+    }
+    fn organization_column() -> Self::Column {
+        entities::event::Column::OrganizationId
+    }
+    fn created_at_column() -> Self::Column {
+        entities::event::Column::CreatedAt
+    }
+    fn updated_at_column() -> Self::Column {
+        entities::event::Column::CreatedAt
+    }
+    fn id_of(model: &Self::Model) -> Uuid {
+        model.id
+    }
+    fn created_at_of(model: &Self::Model) -> DateTime<Utc> {
+        model.created_at
+    }
+}

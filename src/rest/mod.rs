@@ -11,6 +11,7 @@ pub mod representation;
 pub mod resources;
 pub mod responses;
 pub mod types;
+pub mod webhooks;
 
 use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Response, handler};
@@ -21,9 +22,12 @@ pub use openapi::{allowed_methods, document_json, document_yaml};
 
 pub const PRODUCTION_SERVER: &str = "https://api.aura-app.ai";
 
-pub fn service() -> OpenApiService<resources::ResourcesApi, ()> {
+/// Every `/v1` operation.
+pub type Apis = (resources::ResourcesApi, webhooks::WebhooksApi);
+
+pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        resources::ResourcesApi,
+        (resources::ResourcesApi, webhooks::WebhooksApi),
         "Aura Partner API",
         env!("CARGO_PKG_VERSION"),
     )
@@ -40,7 +44,7 @@ pub fn endpoints<M>(db: sea_orm::DatabaseConnection, gate: M) -> impl Endpoint +
 where
     M: poem::Middleware<
             idempotency::IdempotencyEndpoint<
-                <OpenApiService<resources::ResourcesApi, ()> as IntoEndpoint>::Endpoint,
+                <OpenApiService<Apis, ()> as IntoEndpoint>::Endpoint,
             >,
         >,
     M::Output: 'static,

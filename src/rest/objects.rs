@@ -373,3 +373,134 @@ impl Example for Payment {
         }
     }
 }
+
+rest_enum!(
+    /// Where a webhook delivery stands.
+    DeliveryStatus { Pending, Succeeded, Failed }
+);
+
+/// A subscription: where events are sent, and which.
+#[derive(Object, Debug, Clone, Deserialize)]
+pub struct Webhook {
+    /// `wh_…`
+    pub id: String,
+    /// Where deliveries are POSTed.
+    pub url: String,
+    pub description: Option<String>,
+    /// Event types sent here, or `["*"]` for all.
+    pub event_types: Vec<String>,
+    pub enabled: bool,
+    /// Why it is disabled: by the organization, a 410 Gone, or five days of failures.
+    pub disabled_reason: Option<String>,
+    /// Until when the secret before the last rotation also signs.
+    pub previous_secret_expires_at: Option<Timestamp>,
+    /// Since when every attempt has failed; null while deliveries succeed.
+    pub failing_since: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A webhook with its signing secret, returned once: on create and on rotation.
+#[derive(Object, Debug, Clone)]
+pub struct WebhookWithSecret {
+    #[oai(flatten)]
+    pub webhook: Webhook,
+    /// `whsec_…`: verify deliveries with it (Standard Webhooks). Shown only now.
+    pub secret: String,
+}
+
+/// One HTTP request made for a delivery.
+#[derive(Object, Debug, Clone, Deserialize)]
+pub struct DeliveryAttempt {
+    /// 1 for the first attempt.
+    pub attempt: i32,
+    pub attempted_at: Timestamp,
+    /// Whether the endpoint answered 2xx in time.
+    pub succeeded: bool,
+    /// The response status; null when none came.
+    pub status_code: Option<i32>,
+    /// Why no usable response came (timeout, refused, DNS, …).
+    pub error: Option<String>,
+    pub latency_ms: i64,
+    /// The first kilobyte of the response body.
+    pub response_excerpt: Option<String>,
+}
+
+/// One event on its way to one webhook, with every attempt.
+#[derive(Object, Debug, Clone, Deserialize)]
+pub struct Delivery {
+    /// `dlv_…`
+    pub id: String,
+    /// `wh_…`
+    pub webhook_id: String,
+    /// `evt_…`, also the `webhook-id` header of every attempt.
+    pub event_id: String,
+    pub event_type: String,
+    pub status: DeliveryStatus,
+    pub attempt_count: i32,
+    /// When the next attempt is due, while pending.
+    pub next_attempt_at: Option<Timestamp>,
+    pub last_attempt_at: Option<Timestamp>,
+    /// Oldest first.
+    pub attempts: Vec<DeliveryAttempt>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Something that happened, as webhooks deliver it.
+#[derive(Object, Debug, Clone, Deserialize)]
+pub struct Event {
+    /// `evt_…`
+    pub id: String,
+    /// `lead.created`, `payment.refunded`, …
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub created_at: Timestamp,
+    /// The resource's REST object at the time of the event.
+    pub data: serde_json::Value,
+}
+
+/// What a test delivery came to.
+#[derive(Object, Debug, Clone, Deserialize)]
+pub struct WebhookTestResult {
+    /// Whether the endpoint answered 2xx within 15 s.
+    pub succeeded: bool,
+    pub attempt: DeliveryAttempt,
+    pub delivery: Delivery,
+}
+
+/// A deleted object.
+#[derive(Object, Debug, Clone, Deserialize)]
+pub struct Deleted {
+    pub id: String,
+    /// Always `true`.
+    pub deleted: bool,
+}
+
+/// A new webhook.
+#[derive(Object, Debug, Clone)]
+pub struct CreateWebhookBody {
+    /// An `https://` (or `http://`) URL that resolves to a public address.
+    #[oai(validator(max_length = 2048))]
+    pub url: String,
+    /// At most 500 characters.
+    pub description: Option<String>,
+    /// Event types to send (`lead.created`, …), or `["*"]` for all.
+    #[oai(validator(min_items = 1, max_items = 32))]
+    pub event_types: Vec<String>,
+    /// `true` when omitted.
+    pub enabled: Option<bool>,
+}
+
+/// Changes to a webhook. Omitted fields keep their value; `"description": null` clears it.
+#[derive(Object, Debug, Clone)]
+pub struct UpdateWebhookBody {
+    #[oai(validator(max_length = 2048))]
+    pub url: Option<String>,
+    pub description: poem_openapi::types::MaybeUndefined<String>,
+    #[oai(validator(min_items = 1, max_items = 32))]
+    pub event_types: Option<Vec<String>>,
+    /// `true` re-enables a disabled webhook (and forgets its failures).
+    pub enabled: Option<bool>,
+}

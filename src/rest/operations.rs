@@ -150,6 +150,82 @@ pub const GET_PAYMENT: &str = get_op!("GetPayment", "payment", "PaymentFields", 
 
 pub const TEAM_MEMBER_COMMISSIONS: &str = "query TeamMemberCommissions($id: ID!, $after: DateTime, $before: DateTime) { item: teamMember(id: $id) { totals: commissionTotals(paidAfter: $after, paidBefore: $before) { currency amount payments } } }";
 
+macro_rules! webhook_fields {
+    () => {
+        "fragment WebhookFields on Webhook { id url description event_types: eventTypes \
+         enabled disabled_reason: disabledReason \
+         previous_secret_expires_at: previousSecretExpiresAt failing_since: failingSince \
+         created_at: createdAt updated_at: updatedAt }"
+    };
+}
+macro_rules! delivery_fields {
+    () => {
+        "fragment DeliveryFields on Delivery { id webhook_id: webhookId event_id: eventId \
+         event_type: eventType status attempt_count: attemptCount \
+         next_attempt_at: nextAttemptAt last_attempt_at: lastAttemptAt \
+         attempts { ...AttemptFields } created_at: createdAt updated_at: updatedAt } \
+         fragment AttemptFields on DeliveryAttempt { attempt attempted_at: attemptedAt \
+         succeeded status_code: statusCode error latency_ms: latencyMs \
+         response_excerpt: responseExcerpt }"
+    };
+}
+macro_rules! event_fields {
+    () => {
+        "fragment EventFields on LiveEvent { id type created_at: createdAt data }"
+    };
+}
+
+pub const LIST_WEBHOOKS: &str = list_op!(
+    "ListWebhooks",
+    "webhooks",
+    "WebhookFilter",
+    "WebhookFields",
+    webhook_fields!()
+);
+pub const GET_WEBHOOK: &str = get_op!("GetWebhook", "webhook", "WebhookFields", webhook_fields!());
+pub const LIST_EVENTS: &str = list_op!(
+    "ListEvents",
+    "events",
+    "EventFilter",
+    "EventFields",
+    event_fields!()
+);
+pub const GET_EVENT: &str = get_op!("GetEvent", "event", "EventFields", event_fields!());
+pub const LIST_DELIVERIES: &str = concat!(
+    "query ListDeliveries($id: ID!, $first: Int!, $after: String, $status: DeliveryStatus) { \
+     item: webhook(id: $id) { page: deliveries(first: $first, after: $after, status: $status) { \
+     nodes { ...DeliveryFields } pageInfo { hasNextPage endCursor } } } } ",
+    delivery_fields!()
+);
+pub const CREATE_WEBHOOK: &str = concat!(
+    "mutation CreateWebhook($input: CreateWebhookInput!) { item: createWebhook(input: $input) \
+     { secret webhook { ...WebhookFields } } } ",
+    webhook_fields!()
+);
+pub const UPDATE_WEBHOOK: &str = concat!(
+    "mutation UpdateWebhook($id: ID!, $input: UpdateWebhookInput!) { \
+     item: updateWebhook(id: $id, input: $input) { ...WebhookFields } } ",
+    webhook_fields!()
+);
+pub const DELETE_WEBHOOK: &str =
+    "mutation DeleteWebhook($id: ID!) { item: deleteWebhook(id: $id) { id deleted } }";
+pub const ROTATE_WEBHOOK_SECRET: &str = concat!(
+    "mutation RotateWebhookSecret($id: ID!) { item: rotateWebhookSecret(id: $id) \
+     { secret webhook { ...WebhookFields } } } ",
+    webhook_fields!()
+);
+pub const TEST_WEBHOOK: &str = concat!(
+    "mutation TestWebhook($id: ID!) { item: testWebhook(id: $id) { succeeded \
+     attempt { ...AttemptFields } delivery { ...DeliveryFields } } } ",
+    delivery_fields!()
+);
+pub const RETRY_WEBHOOK_DELIVERY: &str = concat!(
+    "mutation RetryWebhookDelivery($webhookId: ID!, $deliveryId: ID!) { \
+     item: retryWebhookDelivery(webhookId: $webhookId, deliveryId: $deliveryId) \
+     { ...DeliveryFields } } ",
+    delivery_fields!()
+);
+
 macro_rules! render_op {
     ($field:literal, $fragment:literal, $fields:expr) => {
         concat!(
@@ -284,6 +360,17 @@ mod tests {
             GET_BOOKING_LINK,
             LIST_PRODUCTS,
             GET_PRODUCT,
+            LIST_WEBHOOKS,
+            GET_WEBHOOK,
+            LIST_EVENTS,
+            GET_EVENT,
+            LIST_DELIVERIES,
+            CREATE_WEBHOOK,
+            UPDATE_WEBHOOK,
+            DELETE_WEBHOOK,
+            ROTATE_WEBHOOK_SECRET,
+            TEST_WEBHOOK,
+            RETRY_WEBHOOK_DELIVERY,
             LIST_PAYMENTS,
             GET_PAYMENT,
         ] {

@@ -31,6 +31,11 @@ pub enum Tag {
     Products,
     /// Payment records.
     Payments,
+    /// Subscriptions that receive events, signed per Standard Webhooks, and their
+    /// delivery log.
+    Webhooks,
+    /// What happened, as webhooks deliver it; kept for 30 days.
+    Events,
 }
 
 /// `Authorization: Bearer aura_pk_live_…` (an API key from Settings > Integrations) or
@@ -39,12 +44,12 @@ pub enum Tag {
 #[oai(ty = "bearer", bearer_format = "aura_pk_live_… API key or Clerk JWT")]
 pub struct BearerAuth(#[allow(dead_code)] Bearer);
 
-fn default_limit() -> i32 {
+pub(super) fn default_limit() -> i32 {
     25
 }
 
 /// The request's caller, built from what the middleware put on the request.
-fn caller<'a>(req: &Request, schema: &'a AuraSchema, state: &'a AppState) -> Caller<'a> {
+pub(super) fn caller<'a>(req: &Request, schema: &'a AuraSchema, state: &'a AppState) -> Caller<'a> {
     Caller {
         schema,
         state,
@@ -54,10 +59,10 @@ fn caller<'a>(req: &Request, schema: &'a AuraSchema, state: &'a AppState) -> Cal
 
 /// Filters as GraphQL variables: only the ones given.
 #[derive(Default)]
-struct Filter(Map<String, Value>);
+pub(super) struct Filter(Map<String, Value>);
 
 impl Filter {
-    fn time(
+    pub(super) fn time(
         created_after: Option<DateTime<Utc>>,
         created_before: Option<DateTime<Utc>>,
         updated_after: Option<DateTime<Utc>>,
@@ -70,19 +75,19 @@ impl Filter {
         filter
     }
 
-    fn set(&mut self, name: &str, value: Option<Value>) -> &mut Self {
+    pub(super) fn set(&mut self, name: &str, value: Option<Value>) -> &mut Self {
         if let Some(value) = value {
             self.0.insert(name.to_owned(), value);
         }
         self
     }
 
-    fn variables(self, limit: i32, cursor: Option<String>) -> Value {
+    pub(super) fn variables(self, limit: i32, cursor: Option<String>) -> Value {
         json!({"first": limit, "after": cursor, "filter": Value::Object(self.0)})
     }
 }
 
-async fn list<T: DeserializeOwned>(
+pub(super) async fn list<T: DeserializeOwned>(
     caller: Caller<'_>,
     document: &'static str,
     variables: Value,
@@ -95,7 +100,7 @@ async fn list<T: DeserializeOwned>(
     ))
 }
 
-async fn get<T: DeserializeOwned>(
+pub(super) async fn get<T: DeserializeOwned>(
     caller: Caller<'_>,
     document: &'static str,
     id: String,

@@ -5,7 +5,10 @@ use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaRespon
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
 
-use super::objects::{BookingLink, Call, Lead, Payment, Product, TeamMember};
+use super::objects::{
+    BookingLink, Call, Deleted, Delivery, Event, Lead, Payment, Product, TeamMember, Webhook,
+    WebhookTestResult, WebhookWithSecret,
+};
 use crate::error::{AppError, ErrorBody};
 
 /// Where a list stands.
@@ -130,6 +133,90 @@ envelopes!(
     PaymentResponse,
     "payments"
 );
+
+envelopes!(
+    Webhook,
+    WebhookList,
+    WebhookEnvelope,
+    WebhookListResponse,
+    WebhookResponse,
+    "webhooks"
+);
+envelopes!(
+    Delivery,
+    DeliveryList,
+    DeliveryEnvelope,
+    DeliveryListResponse,
+    DeliveryResponse,
+    "deliveries"
+);
+envelopes!(
+    Event,
+    EventList,
+    EventEnvelope,
+    EventListResponse,
+    EventResponse,
+    "events"
+);
+
+/// A webhook with its secret, shown once.
+#[derive(Object, Debug, Clone)]
+pub struct WebhookWithSecretEnvelope {
+    /// Always `true`.
+    pub success: bool,
+    pub data: WebhookWithSecret,
+}
+
+#[derive(ApiResponse)]
+pub enum WebhookCreatedResponse {
+    /// The webhook was created; `data.secret` is shown only now.
+    #[oai(status = 201)]
+    Created(poem_openapi::payload::Json<WebhookWithSecretEnvelope>),
+}
+
+#[derive(ApiResponse)]
+pub enum WebhookSecretResponse {
+    /// The new secret, shown only now; the previous one also signs for 24 hours.
+    #[oai(status = 200)]
+    Ok(poem_openapi::payload::Json<WebhookWithSecretEnvelope>),
+}
+
+/// The outcome of a test delivery.
+#[derive(Object, Debug, Clone)]
+pub struct WebhookTestEnvelope {
+    /// Always `true` (the request worked, whatever the endpoint answered).
+    pub success: bool,
+    pub data: WebhookTestResult,
+}
+
+#[derive(ApiResponse)]
+pub enum WebhookTestResponse {
+    /// The attempt was made; `data.succeeded` says how the endpoint answered.
+    #[oai(status = 200)]
+    Ok(poem_openapi::payload::Json<WebhookTestEnvelope>),
+}
+
+/// A deletion.
+#[derive(Object, Debug, Clone)]
+pub struct DeletedEnvelope {
+    /// Always `true`.
+    pub success: bool,
+    pub data: Deleted,
+}
+
+#[derive(ApiResponse)]
+pub enum DeletedResponse {
+    /// Deleted.
+    #[oai(status = 200)]
+    Ok(poem_openapi::payload::Json<DeletedEnvelope>),
+}
+
+#[derive(ApiResponse)]
+pub enum DeliveryQueuedResponse {
+    /// Queued: the dispatcher attempts it within a second.
+    #[oai(status = 202)]
+    Accepted(poem_openapi::payload::Json<DeliveryEnvelope>),
+}
 
 /// A team member's earned commissions, one total per currency.
 #[derive(Object, Debug, Clone)]

@@ -24,6 +24,7 @@ type ConfigChange = Box<dyn FnOnce(&mut Config) + Send>;
 
 pub struct TestAppBuilder {
     sqlite_file: bool,
+    dispatcher: bool,
     configure: Vec<ConfigChange>,
 }
 
@@ -31,6 +32,7 @@ impl TestApp {
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder {
             sqlite_file: false,
+            dispatcher: false,
             configure: Vec::new(),
         }
     }
@@ -114,6 +116,14 @@ impl TestAppBuilder {
         self
     }
 
+    /// Runs the webhook dispatcher in the app, as `aura serve` does. Off by default: its
+    /// polling would show up in the statement counts other tests take.
+    #[allow(dead_code)]
+    pub fn with_dispatcher(mut self) -> Self {
+        self.dispatcher = true;
+        self
+    }
+
     /// Adjusts the configuration before the app starts (Clerk, rate limits).
     #[allow(dead_code)]
     pub fn configure(mut self, change: impl FnOnce(&mut Config) + Send + 'static) -> Self {
@@ -124,6 +134,9 @@ impl TestAppBuilder {
     pub async fn build(self) -> TestApp {
         let url = database_url(self.sqlite_file).await;
         let mut config = Config::ephemeral(&url);
+        config.webhooks.run_dispatcher = self.dispatcher;
+        // Tests receive webhooks on loopback.
+        config.webhooks.allow_private_targets = true;
         for change in self.configure {
             change(&mut config);
         }

@@ -1,0 +1,381 @@
+//! The dispatcher: claims due deliveries, sends them, and records every attempt.
+//!
+//! Claiming sets a lease (`lease_until`) in one statement; on PostgreSQL the rows are
+//! picked with `FOR UPDATE SKIP LOCKED`, so concurrent dispatchers never pick the same
+//! delivery, and on SQLite the statement runs under the database's single write lock. A
+//! dispatcher that dies leaves its leases to expire; the deliveries are then claimed
+//! again (at-least-once; the `webhook-id` lets receivers de-duplicate). Recording an
+//! attempt checks the attempt count it started from, and attempts are unique per
+//! (delivery, number), so no schedule slot is ever recorded twice.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use entities::{event, webhook_attempt, webhook_delivery, webhook_subscription};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbBackend,
+    EntityTrait, IntoActiveModel, QueryFilter,
+};
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use super::Webhooks;
+use super::schedule::{DISABLE_AFTER, next_delay};
+use super::secret::SigningSecret;
+use super::sender::{AttemptOutcome, Message};
+use crate::error::AppResult;
+use crate::ids::{self, IdKind};
+use webhook_delivery::DeliveryStatus;
+
+/// Whether a failed attempt is retried on the schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A delivery of a real event: retried on the schedule.
+    Scheduled,
+    /// `POST /v1/webhooks/{id}/test`: one attempt, reported to the caller.
+    Test,
+}
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    db: DatabaseConnection,
+    hooks: Webhooks,
+}
+
+/// An attempt as recorded, and the delivery after it.
+pub struct Recorded {
+    pub attempt: webhook_attempt::Model,
+    pub delivery: webhook_delivery::Model,
+}
+
+impl Dispatcher {
+    pub fn new(db: DatabaseConnection, hooks: Webhooks) -> Self {
+        Dispatcher { db, hooks }
+    }
+
+    /// Sends due deliveries until `shutdown` resolves, then lets in-flight attempts finish
+    /// (their leases would otherwise hold them until they expire).
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let config = self.hooks.config.clone();
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut in_flight: JoinSet<Uuid> = JoinSet::new();
+        let mut per_subscription: HashMap<Uuid, usize> = HashMap::new();
+        tracing::info!(
+            concurrency = config.concurrency,
+            per_subscription = config.per_subscription,
+            "webhook dispatcher started"
+        );
+        loop {
+            let free = config.concurrency.saturating_sub(in_flight.len());
+            if free > 0 {
+                let saturated: Vec<Uuid> = per_subscription
+                    .iter()
+                    .filter(|(_, n)| **n >= config.per_subscription)
+                    .map(|(id, _)| *id)
+                    .collect();
+                match self.claim(free, &saturated).await {
+                    Ok(claimed) => {
+                        for delivery in claimed {
+                            *per_subscription.entry(delivery.subscription_id).or_default() += 1;
+                            let dispatcher = self.clone();
+                            in_flight.spawn(async move {
+                                let subscription = delivery.subscription_id;
+                                if let Err(err) = dispatcher.attempt(delivery, Mode::Scheduled).await
+                                {
+                                    tracing::warn!(error = %err, "a webhook attempt could not be recorded");
+                                }
+                                subscription
+                            });
+                        }
+                    }
+                    Err(err) => tracing::warn!(error = %err, "cannot claim webhook deliveries"),
+                }
+            }
+            tokio::select! {
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    if let Ok(subscription) = done
+                        && let Some(n) = per_subscription.get_mut(&subscription)
+                    {
+                        *n -= 1;
+                        if *n == 0 {
+                            per_subscription.remove(&subscription);
+                        }
+                    }
+                }
+                _ = tokio::time::sleep(config.poll_interval) => {}
+                _ = self.hooks.wake.notified() => {}
+                _ = &mut shutdown => break,
+            }
+        }
+        tracing::info!(in_flight = in_flight.len(), "webhook dispatcher stopping");
+        while in_flight.join_next().await.is_some() {}
+    }
+
+    /// Claims and sends every delivery due now, waiting for each; returns how many were
+    /// attempted. What `run` does in a loop, one round at a time (tests drive the clock
+    /// between rounds).
+    pub async fn run_due(&self) -> AppResult<usize> {
+        let mut attempted = 0;
+        loop {
+            let claimed = self.claim(self.hooks.config.concurrency, &[]).await?;
+            if claimed.is_empty() {
+                return Ok(attempted);
+            }
+            let mut round = JoinSet::new();
+            for delivery in claimed {
+                let dispatcher = self.clone();
+                round.spawn(async move { dispatcher.attempt(delivery, Mode::Scheduled).await });
+            }
+            while let Some(done) = round.join_next().await {
+                if let Ok(Ok(Some(_))) = done {
+                    attempted += 1;
+                }
+            }
+        }
+    }
+
+    /// Leases up to `limit` due deliveries of enabled subscriptions, oldest due first,
+    /// skipping the subscriptions in `skip`.
+    pub async fn claim(
+        &self,
+        limit: usize,
+        skip: &[Uuid],
+    ) -> AppResult<Vec<webhook_delivery::Model>> {
+        use webhook_delivery::Column as D;
+        let now = self.hooks.clock.now();
+        let lease_until = now + lease(&self.hooks);
+        let enabled = Query::select()
+            .column(webhook_subscription::Column::Id)
+            .from(webhook_subscription::Entity)
+            .and_where(Expr::col(webhook_subscription::Column::Enabled).eq(true))
+            .to_owned();
+        let mut due = Query::select();
+        due.column(D::Id)
+            .from(webhook_delivery::Entity)
+            .and_where(Expr::col(D::Status).eq(DeliveryStatus::Pending.to_value()))
+            .and_where(Expr::col(D::NextAttemptAt).lte(now))
+            .and_where(
+                Expr::col(D::LeaseUntil)
+                    .is_null()
+                    .or(Expr::col(D::LeaseUntil).lt(now)),
+            )
+            .and_where(Expr::col(D::SubscriptionId).in_subquery(enabled))
+            .order_by(D::NextAttemptAt, Order::Asc)
+            .limit(limit as u64);
+        if !skip.is_empty() {
+            due.and_where(Expr::col(D::SubscriptionId).is_not_in(skip.iter().copied()));
+        }
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        let claimed = webhook_delivery::Entity::update_many()
+            .col_expr(D::LeaseUntil, Expr::value(lease_until))
+            .filter(D::Id.in_subquery(due.to_owned()))
+            .exec_with_returning(&self.db)
+            .await?;
+        Ok(claimed)
+    }
+
+    /// Makes the next attempt at a delivery this dispatcher holds, and records it. `None`
+    /// when there was nothing to send (the subscription was disabled or deleted meanwhile,
+    /// or another dispatcher recorded this slot first).
+    pub async fn attempt(
+        &self,
+        delivery: webhook_delivery::Model,
+        mode: Mode,
+    ) -> AppResult<Option<Recorded>> {
+        let Some(subscription) =
+            webhook_subscription::Entity::find_by_id(delivery.subscription_id)
+                .one(&self.db)
+                .await?
+        else {
+            return Ok(None);
+        };
+        if mode == Mode::Scheduled && !subscription.enabled {
+            // Kept pending: it goes out if the subscription is enabled again.
+            self.release(&delivery).await?;
+            return Ok(None);
+        }
+        let Some(event) = event::Entity::find_by_id(delivery.event_id)
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let now = self.hooks.clock.now();
+        let secrets = signing_secrets(&self.hooks, &subscription, now)?;
+        let webhook_id = ids::encode(IdKind::Event, event.id);
+        let body = payload(&event);
+        let outcome = self
+            .hooks
+            .sender
+            .send(
+                &subscription.url,
+                &Message {
+                    id: &webhook_id,
+                    body: &body,
+                },
+                &secrets,
+                now,
+            )
+            .await;
+        self.record(delivery, subscription, outcome, mode).await
+    }
+
+    async fn release(&self, delivery: &webhook_delivery::Model) -> AppResult<()> {
+        webhook_delivery::Entity::update_many()
+            .col_expr(
+                webhook_delivery::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(webhook_delivery::Column::Id.eq(delivery.id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    async fn record(
+        &self,
+        delivery: webhook_delivery::Model,
+        subscription: webhook_subscription::Model,
+        outcome: AttemptOutcome,
+        mode: Mode,
+    ) -> AppResult<Option<Recorded>> {
+        let at = self.hooks.clock.now();
+        let number = delivery.attempt_count + 1;
+        let (status, next_attempt_at) = if outcome.succeeded() {
+            (DeliveryStatus::Succeeded, None)
+        } else if mode == Mode::Test || outcome.gone() {
+            (DeliveryStatus::Failed, None)
+        } else {
+            match next_delay(number, (self.hooks.jitter)(), outcome.retry_after) {
+                Some(delay) => (DeliveryStatus::Pending, Some(at + delay)),
+                None => (DeliveryStatus::Failed, None),
+            }
+        };
+        let txn = crate::db::begin_write(&self.db).await?;
+        let previous_count = delivery.attempt_count;
+        let changes = webhook_delivery::ActiveModel {
+            status: Set(status),
+            attempt_count: Set(number),
+            next_attempt_at: Set(next_attempt_at),
+            lease_until: Set(None),
+            last_attempt_at: Set(Some(at)),
+            updated_at: Set(at),
+            ..Default::default()
+        };
+        let updated = webhook_delivery::Entity::update_many()
+            .set(changes)
+            .filter(webhook_delivery::Column::Id.eq(delivery.id))
+            .filter(webhook_delivery::Column::AttemptCount.eq(previous_count))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected == 0 {
+            tracing::warn!("a webhook attempt slot was recorded by another dispatcher");
+            return Ok(None);
+        }
+        let delivery = webhook_delivery::Model {
+            status,
+            attempt_count: number,
+            next_attempt_at,
+            lease_until: None,
+            last_attempt_at: Some(at),
+            updated_at: at,
+            ..delivery
+        };
+        let attempt = webhook_attempt::ActiveModel {
+            id: Set(crate::ids::new_uuid()),
+            organization_id: Set(delivery.organization_id),
+            delivery_id: Set(delivery.id),
+            attempt_number: Set(number),
+            status_code: Set(outcome.status_code.map(i32::from)),
+            error: Set(outcome.error.clone()),
+            latency_ms: Set(i64::try_from(outcome.latency.as_millis()).unwrap_or(i64::MAX)),
+            response_excerpt: Set(outcome.response_excerpt.clone()),
+            created_at: Set(at),
+            updated_at: Set(at),
+        }
+        .insert(&txn)
+        .await?;
+        if mode == Mode::Scheduled {
+            update_health(&txn, subscription, &outcome, at).await?;
+        }
+        txn.commit().await?;
+        Ok(Some(Recorded { attempt, delivery }))
+    }
+}
+
+/// The lease as a chrono duration.
+fn lease(hooks: &Webhooks) -> chrono::Duration {
+    chrono::Duration::from_std(hooks.config.lease).unwrap_or(chrono::Duration::minutes(1))
+}
+
+/// A success clears the failure streak; a 410, or five days of failures, disables.
+async fn update_health<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    subscription: webhook_subscription::Model,
+    outcome: &AttemptOutcome,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    let failing_since = subscription.failing_since;
+    let mut changed = subscription.into_active_model();
+    if outcome.succeeded() {
+        if failing_since.is_none() {
+            return Ok(());
+        }
+        changed.failing_since = Set(None);
+    } else {
+        let since = failing_since.unwrap_or(at);
+        changed.failing_since = Set(Some(since));
+        let reason = if outcome.gone() {
+            Some("the endpoint answered 410 Gone".to_owned())
+        } else if at - since >= DISABLE_AFTER {
+            Some(format!(
+                "every attempt failed for 5 days (since {})",
+                crate::time::format_rfc3339(since)
+            ))
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            tracing::info!(reason = %reason, "disabling a webhook subscription");
+            changed.enabled = Set(false);
+            changed.disabled_reason = Set(Some(reason));
+        } else if failing_since.is_some() {
+            return Ok(());
+        }
+    }
+    changed.updated_at = Set(at);
+    changed.update(db).await?;
+    Ok(())
+}
+
+/// The secrets that sign now: the current one, and the previous one during a rotation.
+pub fn signing_secrets(
+    hooks: &Webhooks,
+    subscription: &webhook_subscription::Model,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<SigningSecret>> {
+    let secret_box = &hooks.config.secret_box;
+    let mut secrets = vec![secret_box.open(subscription.id, &subscription.secret_sealed)?];
+    if let (Some(previous), Some(until)) = (
+        &subscription.previous_secret_sealed,
+        subscription.previous_secret_expires_at,
+    ) && until > now
+    {
+        secrets.push(secret_box.open(subscription.id, previous)?);
+    }
+    Ok(secrets)
+}
+
+/// The request body: `{"type", "timestamp", "data"}`, the same bytes on every attempt.
+pub fn payload(event: &event::Model) -> Vec<u8> {
+    let body = serde_json::json!({
+        "type": event.event_type,
+        "timestamp": crate::time::format_rfc3339(event.created_at),
+        "data": event.data,
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
+}

@@ -1,0 +1,462 @@
+//! Webhooks and events in the GraphQL schema: `webhooks`, `webhook`, `events`, `event`,
+//! and the mutations that manage subscriptions. Reading needs `webhooks:read`, changing
+//! needs `webhooks:write` (API keys may hold it: it is the one thing partners write).
+
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use entities::{event, webhook_attempt, webhook_delivery, webhook_subscription};
+use sea_orm::{ColumnTrait, QueryFilter, Select};
+
+use super::service::{self, NewSubscription, SubscriptionChanges};
+use crate::auth::Scope;
+use crate::error::{AppError, AppResult};
+use crate::graphql::context::{authorize, state};
+use crate::graphql::pagination::PageConnection;
+use crate::graphql::resources::{TimeRange, get, list, public_id};
+use crate::graphql::scalars::DateTime;
+use crate::ids::IdKind;
+use crate::live::graphql::{LiveEvent, wanted_types};
+
+/// Where an organization's events are sent.
+pub struct Webhook(pub webhook_subscription::Model);
+
+#[Object]
+impl Webhook {
+    async fn id(&self) -> ID {
+        public_id(IdKind::Webhook, self.0.id)
+    }
+    /// Where deliveries are POSTed.
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// The event types sent here, or `["*"]` for all.
+    async fn event_types(&self) -> Vec<String> {
+        self.0
+            .event_types
+            .split(',')
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+    /// Why it is disabled: by the organization, a 410 Gone, or five days of failures.
+    async fn disabled_reason(&self) -> Option<&str> {
+        self.0.disabled_reason.as_deref()
+    }
+    /// Until when the secret before the last rotation still signs (alongside the new one).
+    async fn previous_secret_expires_at(&self) -> Option<DateTime> {
+        self.0
+            .previous_secret_expires_at
+            .filter(|until| *until > crate::time::now())
+            .map(DateTime)
+    }
+    /// Since when every attempt has failed; null while deliveries succeed.
+    async fn failing_since(&self) -> Option<DateTime> {
+        self.0.failing_since.map(DateTime)
+    }
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
+    }
+    /// Deliveries to this webhook, newest first, each with its attempts.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
+    async fn deliveries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
+        #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
+        status: Option<DeliveryStatus>,
+    ) -> Result<PageConnection<Delivery>> {
+        let subscription = self.0.id;
+        Ok(list::<webhook_delivery::Entity, _>(
+            ctx,
+            Scope::WebhooksRead,
+            first,
+            after,
+            |select| {
+                let mut select =
+                    select.filter(webhook_delivery::Column::SubscriptionId.eq(subscription));
+                if let Some(status) = status {
+                    select = select.filter(
+                        webhook_delivery::Column::Status
+                            .eq(webhook_delivery::DeliveryStatus::from(status)),
+                    );
+                }
+                Ok(select)
+            },
+            Delivery,
+        )
+        .await?)
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entities::webhook_delivery::DeliveryStatus")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    Succeeded,
+    /// Every attempt failed (or the endpoint answered 410); it can be re-sent.
+    Failed,
+}
+
+/// One event on its way to one webhook.
+pub struct Delivery(pub webhook_delivery::Model);
+
+#[Object]
+impl Delivery {
+    async fn id(&self) -> ID {
+        public_id(IdKind::Delivery, self.0.id)
+    }
+    async fn webhook_id(&self) -> ID {
+        public_id(IdKind::Webhook, self.0.subscription_id)
+    }
+    /// The event's id, also sent as the `webhook-id` header.
+    async fn event_id(&self) -> ID {
+        public_id(IdKind::Event, self.0.event_id)
+    }
+    async fn event_type(&self) -> &str {
+        &self.0.event_type
+    }
+    async fn status(&self) -> DeliveryStatus {
+        self.0.status.into()
+    }
+    async fn attempt_count(&self) -> i32 {
+        self.0.attempt_count
+    }
+    /// When the next attempt is due, while pending.
+    async fn next_attempt_at(&self) -> Option<DateTime> {
+        self.0.next_attempt_at.map(DateTime)
+    }
+    async fn last_attempt_at(&self) -> Option<DateTime> {
+        self.0.last_attempt_at.map(DateTime)
+    }
+    /// Every attempt, oldest first.
+    async fn attempts(&self, ctx: &Context<'_>) -> Result<Vec<DeliveryAttempt>> {
+        let request = authorize(ctx, Scope::WebhooksRead)?;
+        Ok(request
+            .loaders
+            .attempts_by_delivery
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(DeliveryAttempt)
+            .collect())
+    }
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
+    }
+}
+
+/// One HTTP request made for a delivery.
+pub struct DeliveryAttempt(pub webhook_attempt::Model);
+
+#[Object]
+impl DeliveryAttempt {
+    /// 1 for the first attempt.
+    async fn attempt(&self) -> i32 {
+        self.0.attempt_number
+    }
+    async fn attempted_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+    /// Whether the endpoint answered 2xx in time.
+    async fn succeeded(&self) -> bool {
+        self.0
+            .status_code
+            .is_some_and(|s| (200..300).contains(&s))
+    }
+    /// The response's status; null when none came (timeout, refused, DNS).
+    async fn status_code(&self) -> Option<i32> {
+        self.0.status_code
+    }
+    /// Why no usable response came.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    async fn latency_ms(&self) -> i64 {
+        self.0.latency_ms
+    }
+    /// The first kilobyte of the response body.
+    async fn response_excerpt(&self) -> Option<&str> {
+        self.0.response_excerpt.as_deref()
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct WebhookFilter {
+    #[graphql(flatten)]
+    pub time: TimeRange,
+    pub enabled: Option<bool>,
+}
+
+#[derive(InputObject, Default)]
+pub struct EventFilter {
+    /// Only these types (each needs its resource's read scope); all readable types when
+    /// omitted.
+    pub types: Option<Vec<String>>,
+    /// Only events after this instant.
+    pub created_after: Option<DateTime>,
+    /// Only events before this instant.
+    pub created_before: Option<DateTime>,
+}
+
+#[derive(Default)]
+pub struct WebhookQuery;
+
+#[Object]
+impl WebhookQuery {
+    /// Your webhooks, newest first. Needs `webhooks:read`.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
+    async fn webhooks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
+        #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
+        filter: Option<WebhookFilter>,
+    ) -> Result<PageConnection<Webhook>> {
+        let filter = filter.unwrap_or_default();
+        Ok(list::<webhook_subscription::Entity, _>(
+            ctx,
+            Scope::WebhooksRead,
+            first,
+            after,
+            |select| {
+                let mut select = filter.time.apply(select);
+                if let Some(enabled) = filter.enabled {
+                    select = select.filter(webhook_subscription::Column::Enabled.eq(enabled));
+                }
+                Ok(select)
+            },
+            Webhook,
+        )
+        .await?)
+    }
+
+    /// A webhook by id. Needs `webhooks:read`.
+    async fn webhook(&self, ctx: &Context<'_>, id: ID) -> Result<Webhook> {
+        Ok(Webhook(
+            get::<webhook_subscription::Entity>(ctx, Scope::WebhooksRead, &id).await?,
+        ))
+    }
+
+    /// Events of the last 30 days, newest first: what webhooks deliver. Each type needs
+    /// its resource's read scope (`payment.*` needs `payments:read`).
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
+        #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
+        filter: Option<EventFilter>,
+    ) -> Result<PageConnection<LiveEvent>> {
+        let filter = filter.unwrap_or_default();
+        let principal = &crate::graphql::context::request(ctx)?.principal;
+        let types = wanted_types(principal, filter.types.as_deref())?;
+        let names: Vec<&'static str> = types.iter().map(|t| t.as_str()).collect();
+        Ok(list::<event::Entity, _>(
+            ctx,
+            Scope::WebhooksRead,
+            first,
+            after,
+            |select: Select<event::Entity>| {
+                let time = TimeRange {
+                    created_after: filter.created_after,
+                    created_before: filter.created_before,
+                    updated_after: None,
+                };
+                Ok(time
+                    .apply(select)
+                    .filter(event::Column::EventType.is_in(names)))
+            },
+            |model| LiveEvent::from(&model),
+        )
+        .await?)
+    }
+
+    /// An event by id (`evt_…`, also the `webhook-id` of its deliveries).
+    async fn event(&self, ctx: &Context<'_>, id: ID) -> Result<LiveEvent> {
+        let model = get::<event::Entity>(ctx, Scope::WebhooksRead, &id).await?;
+        let principal = &crate::graphql::context::request(ctx)?.principal;
+        // Like the list: an event whose resource the caller may not read is not theirs.
+        if let Some(event_type) = crate::events::EventType::parse(&model.event_type)
+            && !principal
+                .scopes
+                .contains(crate::live::graphql::read_scope(event_type))
+        {
+            return Err(AppError::NotFound(format!("event `{}` not found", id.as_str())).into());
+        }
+        Ok(LiveEvent::from(&model))
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateWebhookInput {
+    /// An `https://` (or `http://`) URL that resolves to a public address.
+    pub url: String,
+    /// At most 500 characters.
+    pub description: Option<String>,
+    /// Event types to send (`lead.created`, …), or `["*"]` for all.
+    pub event_types: Vec<String>,
+    /// `true` when omitted.
+    pub enabled: Option<bool>,
+}
+
+/// Omitted fields keep their value; `description: null` clears it.
+#[derive(InputObject, Default)]
+pub struct UpdateWebhookInput {
+    pub url: Option<String>,
+    pub description: MaybeUndefined<String>,
+    pub event_types: Option<Vec<String>>,
+    /// `true` re-enables a disabled webhook (and forgets its failures).
+    pub enabled: Option<bool>,
+}
+
+#[derive(SimpleObject)]
+pub struct WebhookWithSecret {
+    pub webhook: Webhook,
+    /// The signing secret (`whsec_…`). Shown this once: store it now.
+    pub secret: String,
+}
+
+#[derive(SimpleObject)]
+pub struct DeletedWebhook {
+    pub id: ID,
+    pub deleted: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct WebhookTestResult {
+    /// Whether the endpoint answered 2xx within 15 s.
+    pub succeeded: bool,
+    pub attempt: DeliveryAttempt,
+    pub delivery: Delivery,
+}
+
+#[derive(Default)]
+pub struct WebhookMutation;
+
+fn writer<'a>(ctx: &Context<'a>) -> AppResult<(&'a crate::state::AppState, uuid::Uuid)> {
+    let request = authorize(ctx, Scope::WebhooksWrite)?;
+    Ok((state(ctx), request.principal.organization_id))
+}
+
+#[Object]
+impl WebhookMutation {
+    /// Subscribes a URL to events. The response holds the signing secret, shown once.
+    /// Needs `webhooks:write`.
+    async fn create_webhook(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWebhookInput,
+    ) -> Result<WebhookWithSecret> {
+        let (state, org) = writer(ctx)?;
+        let (webhook, secret) = service::create(
+            &state.db,
+            &state.webhooks,
+            org,
+            NewSubscription {
+                url: input.url,
+                description: input.description,
+                event_types: input.event_types,
+                enabled: input.enabled,
+            },
+        )
+        .await?;
+        Ok(WebhookWithSecret {
+            webhook: Webhook(webhook),
+            secret: secret.expose(),
+        })
+    }
+
+    /// Changes a webhook. Needs `webhooks:write`.
+    async fn update_webhook(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateWebhookInput,
+    ) -> Result<Webhook> {
+        let (state, org) = writer(ctx)?;
+        let description = match input.description {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(text) => Some(Some(text)),
+        };
+        let changes = SubscriptionChanges {
+            url: input.url,
+            description,
+            event_types: input.event_types,
+            enabled: input.enabled,
+        };
+        Ok(Webhook(
+            service::update(&state.db, &state.webhooks, org, id.as_str(), changes).await?,
+        ))
+    }
+
+    /// Deletes a webhook and its delivery log. Needs `webhooks:write`.
+    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<DeletedWebhook> {
+        let (state, org) = writer(ctx)?;
+        let deleted = service::delete(&state.db, org, id.as_str()).await?;
+        Ok(DeletedWebhook {
+            id: public_id(IdKind::Webhook, deleted.id),
+            deleted: true,
+        })
+    }
+
+    /// A new signing secret, shown once. For 24 hours deliveries carry signatures by both
+    /// the old and the new secret. Needs `webhooks:write`.
+    async fn rotate_webhook_secret(&self, ctx: &Context<'_>, id: ID) -> Result<WebhookWithSecret> {
+        let (state, org) = writer(ctx)?;
+        let (webhook, secret) =
+            service::rotate_secret(&state.db, &state.webhooks, org, id.as_str()).await?;
+        Ok(WebhookWithSecret {
+            webhook: Webhook(webhook),
+            secret: secret.expose(),
+        })
+    }
+
+    /// Sends a signed `webhook.test` event now and reports how the endpoint answered.
+    /// Needs `webhooks:write`.
+    async fn test_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<WebhookTestResult> {
+        let (state, org) = writer(ctx)?;
+        let recorded = service::send_test(&state.db, &state.webhooks, org, id.as_str()).await?;
+        Ok(WebhookTestResult {
+            succeeded: recorded
+                .attempt
+                .status_code
+                .is_some_and(|s| (200..300).contains(&s)),
+            attempt: DeliveryAttempt(recorded.attempt),
+            delivery: Delivery(recorded.delivery),
+        })
+    }
+
+    /// Queues another attempt at a delivery, now. Needs `webhooks:write`.
+    async fn retry_webhook_delivery(
+        &self,
+        ctx: &Context<'_>,
+        webhook_id: ID,
+        delivery_id: ID,
+    ) -> Result<Delivery> {
+        let (state, org) = writer(ctx)?;
+        Ok(Delivery(
+            service::retry_delivery(
+                &state.db,
+                &state.webhooks,
+                org,
+                webhook_id.as_str(),
+                delivery_id.as_str(),
+            )
+            .await?,
+        ))
+    }
+}
