@@ -33,7 +33,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the API server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Deliver webhooks without serving HTTP (run any number beside `aura serve`).
     Worker(WebhookArgs),
     /// Apply database migrations and exit.

@@ -63,8 +63,8 @@ impl Application {
         let authenticator = Arc::new(Authenticator::new(db.clone(), clerk));
         let limiter = RateLimiter::new(config.rate_limits.clone()).map_err(StartupError::Config)?;
         let guard = ApiGuard::new(authenticator, Arc::new(limiter));
-        let webhooks =
-            crate::webhooks::Webhooks::new(config.webhooks.clone()).map_err(StartupError::Config)?;
+        let webhooks = crate::webhooks::Webhooks::new(config.webhooks.clone())
+            .map_err(StartupError::Config)?;
         let state = AppState {
             live: crate::live::LiveEvents::new(db.clone()),
             webhooks,
@@ -96,8 +96,10 @@ impl Application {
         // The dispatcher stops with the server; in-flight attempts finish first.
         let (stopped, stop) = tokio::sync::watch::channel(false);
         let dispatcher = self.state.config.webhooks.run_dispatcher.then(|| {
-            let dispatcher =
-                crate::webhooks::Dispatcher::new(self.state.db.clone(), self.state.webhooks.clone());
+            let dispatcher = crate::webhooks::Dispatcher::new(
+                self.state.db.clone(),
+                self.state.webhooks.clone(),
+            );
             let mut stop = stop.clone();
             tokio::spawn(dispatcher.run(async move {
                 let _ = stop.wait_for(|stopped| *stopped).await;

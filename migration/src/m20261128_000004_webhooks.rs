@@ -99,8 +99,20 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, "ix_webhook_subscriptions_list", S::Table, [S::OrganizationId, S::CreatedAt, S::Id]).await?;
-        index(manager, "ix_webhook_subscriptions_updated", S::Table, [S::OrganizationId, S::UpdatedAt]).await?;
+        index(
+            manager,
+            "ix_webhook_subscriptions_list",
+            S::Table,
+            [S::OrganizationId, S::CreatedAt, S::Id],
+        )
+        .await?;
+        index(
+            manager,
+            "ix_webhook_subscriptions_updated",
+            S::Table,
+            [S::OrganizationId, S::UpdatedAt],
+        )
+        .await?;
 
         use WebhookDeliveries as D;
         manager
@@ -142,10 +154,34 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // What the dispatcher scans: due deliveries, oldest first.
-        index(manager, "ix_webhook_deliveries_due", D::Table, [D::Status, D::NextAttemptAt]).await?;
-        index(manager, "ix_webhook_deliveries_list", D::Table, [D::SubscriptionId, D::CreatedAt, D::Id]).await?;
-        index(manager, "ix_webhook_deliveries_org", D::Table, [D::OrganizationId, D::CreatedAt, D::Id]).await?;
-        index(manager, "ix_webhook_deliveries_event", D::Table, [D::EventId]).await?;
+        index(
+            manager,
+            "ix_webhook_deliveries_due",
+            D::Table,
+            [D::Status, D::NextAttemptAt],
+        )
+        .await?;
+        index(
+            manager,
+            "ix_webhook_deliveries_list",
+            D::Table,
+            [D::SubscriptionId, D::CreatedAt, D::Id],
+        )
+        .await?;
+        index(
+            manager,
+            "ix_webhook_deliveries_org",
+            D::Table,
+            [D::OrganizationId, D::CreatedAt, D::Id],
+        )
+        .await?;
+        index(
+            manager,
+            "ix_webhook_deliveries_event",
+            D::Table,
+            [D::EventId],
+        )
+        .await?;
 
         use WebhookAttempts as A;
         manager
@@ -190,7 +226,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(manager, "ix_webhook_attempts_list", A::Table, [A::DeliveryId, A::CreatedAt, A::Id]).await
+        index(
+            manager,
+            "ix_webhook_attempts_list",
+            A::Table,
+            [A::DeliveryId, A::CreatedAt, A::Id],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -43,9 +43,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
 pub fn endpoints<M>(db: sea_orm::DatabaseConnection, gate: M) -> impl Endpoint + 'static
 where
     M: poem::Middleware<
-            idempotency::IdempotencyEndpoint<
-                <OpenApiService<Apis, ()> as IntoEndpoint>::Endpoint,
-            >,
+            idempotency::IdempotencyEndpoint<<OpenApiService<Apis, ()> as IntoEndpoint>::Endpoint>,
         >,
     M::Output: 'static,
 {

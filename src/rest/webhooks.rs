@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 use poem::Request;
 use poem::web::Data;
+use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::MaybeUndefined;
-use poem_openapi::OpenApi;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 

@@ -78,7 +78,9 @@ impl Dispatcher {
                 match self.claim(free, &saturated).await {
                     Ok(claimed) => {
                         for delivery in claimed {
-                            *per_subscription.entry(delivery.subscription_id).or_default() += 1;
+                            *per_subscription
+                                .entry(delivery.subscription_id)
+                                .or_default() += 1;
                             let dispatcher = self.clone();
                             in_flight.spawn(async move {
                                 let subscription = delivery.subscription_id;
@@ -186,10 +188,9 @@ impl Dispatcher {
         delivery: webhook_delivery::Model,
         mode: Mode,
     ) -> AppResult<Option<Recorded>> {
-        let Some(subscription) =
-            webhook_subscription::Entity::find_by_id(delivery.subscription_id)
-                .one(&self.db)
-                .await?
+        let Some(subscription) = webhook_subscription::Entity::find_by_id(delivery.subscription_id)
+            .one(&self.db)
+            .await?
         else {
             return Ok(None);
         };

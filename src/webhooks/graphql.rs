@@ -172,9 +172,7 @@ impl DeliveryAttempt {
     }
     /// Whether the endpoint answered 2xx in time.
     async fn succeeded(&self) -> bool {
-        self.0
-            .status_code
-            .is_some_and(|s| (200..300).contains(&s))
+        self.0.status_code.is_some_and(|s| (200..300).contains(&s))
     }
     /// The response's status; null when none came (timeout, refused, DNS).
     async fn status_code(&self) -> Option<i32> {

@@ -282,12 +282,12 @@ pub async fn retry_delivery(
         .one(db)
         .await?
         .ok_or_else(not_found)?;
-    if delivery.status == webhook_delivery::DeliveryStatus::Pending {
-        if delivery.next_attempt_at.is_none() {
-            return Err(AppError::Conflict(
-                "this delivery is being attempted right now".to_owned(),
-            ));
-        }
+    if delivery.status == webhook_delivery::DeliveryStatus::Pending
+        && delivery.next_attempt_at.is_none()
+    {
+        return Err(AppError::Conflict(
+            "this delivery is being attempted right now".to_owned(),
+        ));
     }
     if !subscription.enabled {
         return Err(AppError::Conflict(

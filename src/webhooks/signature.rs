@@ -54,10 +54,27 @@ mod tests {
     fn matches_the_standard_webhooks_reference_vector() {
         let secret = SigningSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         let body = br#"{"test": 2432232314}"#;
-        let header = sign(&[secret.clone()], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body);
+        let header = sign(
+            std::slice::from_ref(&secret),
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            body,
+        );
         assert_eq!(header, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
-        assert!(verify(&secret, &header, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body));
-        assert!(!verify(&secret, &header, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265331, body));
+        assert!(verify(
+            &secret,
+            &header,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            body
+        ));
+        assert!(!verify(
+            &secret,
+            &header,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265331,
+            body
+        ));
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub enum TargetError {
     Scheme,
     #[error("url: credentials in the URL are not allowed; use a secret path or the signature")]
     Credentials,
-    #[error("url: `{host}` resolves to {address}, a {kind} address; webhooks go to public addresses only")]
+    #[error(
+        "url: `{host}` resolves to {address}, a {kind} address; webhooks go to public addresses only"
+    )]
     Forbidden {
         host: String,
         address: IpAddr,
@@ -154,7 +156,11 @@ pub fn parse(text: &str, allow_private: bool) -> Result<TargetUrl, TargetError> 
 }
 
 /// Resolves `host` and keeps the answer only if every address is allowed.
-pub async fn resolve(host: &str, port: u16, allow_private: bool) -> Result<Vec<SocketAddr>, TargetError> {
+pub async fn resolve(
+    host: &str,
+    port: u16,
+    allow_private: bool,
+) -> Result<Vec<SocketAddr>, TargetError> {
     let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
         .map_err(|_| TargetError::Unresolvable(host.to_owned()))?
@@ -278,13 +284,18 @@ mod tests {
             parse("https://user:pw@example.com/", true).unwrap_err(),
             TargetError::Credentials
         );
-        assert_eq!(parse("not a url", true).unwrap_err(), TargetError::Malformed);
+        assert_eq!(
+            parse("not a url", true).unwrap_err(),
+            TargetError::Malformed
+        );
     }
 
     #[tokio::test]
     async fn names_that_resolve_inward_are_refused() {
         match check("http://localhost:8080/hook", false).await {
-            Err(TargetError::Forbidden { kind: "loopback", .. }) => {}
+            Err(TargetError::Forbidden {
+                kind: "loopback", ..
+            }) => {}
             other => panic!("localhost was not refused: {other:?}"),
         }
         assert!(matches!(

@@ -72,6 +72,18 @@ impl TestApp {
         panic!("the key's use was never recorded");
     }
 
+    /// The database the app runs on, for tests that open their own connections to it.
+    #[allow(dead_code)]
+    pub fn database_url(&self) -> &str {
+        &self.config.database_url
+    }
+
+    /// The webhook settings the app runs with (its secret key included).
+    #[allow(dead_code)]
+    pub fn webhook_config(&self) -> aura::webhooks::WebhookConfig {
+        self.config.webhooks.clone()
+    }
+
     pub fn statements(&self) -> usize {
         self.statements.load(Ordering::SeqCst)
     }

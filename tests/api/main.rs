@@ -20,4 +20,5 @@ mod rest;
 mod schema;
 mod scopes;
 mod tenancy;
+mod webhooks;
 mod writes;

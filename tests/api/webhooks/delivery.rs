@@ -1,0 +1,322 @@
+//! Delivery on an injected clock: the retry schedule, Retry-After, 410, five days of
+//! failure, manual re-sends, and what a receiver gets. No sleeps: the test moves the
+//! clock and runs the dispatcher one round at a time.
+
+use std::sync::{Arc, Mutex};
+
+use aura::auth::ScopeSet;
+use aura::webhooks::schedule::Clock;
+use aura::webhooks::secret::SigningSecret;
+use aura::webhooks::signature::verify;
+use aura::webhooks::{Dispatcher, Webhooks};
+use chrono::{DateTime, Duration, Utc};
+use entities::{webhook_attempt, webhook_delivery, webhook_subscription};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, QueryOrder};
+use serde_json::{Value, json};
+
+use super::receiver::Receiver;
+use super::{create_webhook, record_event};
+use crate::factory::org_with_key;
+use crate::helpers::TestApp;
+
+struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+impl ManualClock {
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+struct Rig {
+    app: TestApp,
+    clock: Arc<ManualClock>,
+    dispatcher: Dispatcher,
+    receiver: Receiver,
+    org: crate::factory::TestOrg,
+    webhook: String,
+    secret: SigningSecret,
+}
+
+/// An app, a receiver subscribed to everything, and a dispatcher on a manual clock
+/// that starts a minute after now (so freshly recorded events are due).
+async fn rig(jitter: f64) -> Rig {
+    let app = TestApp::spawn().await;
+    let org = org_with_key(&app.db, "clocked", ScopeSet::all()).await;
+    let receiver = Receiver::start().await;
+    let (webhook, secret) = create_webhook(&app, &org.key, &receiver.url, &["*"]).await;
+    let clock = Arc::new(ManualClock(Mutex::new(
+        aura::time::now() + Duration::minutes(1),
+    )));
+    let hooks = Webhooks::with_clock(
+        app.webhook_config(),
+        clock.clone(),
+        Arc::new(move || jitter),
+    )
+    .unwrap();
+    Rig {
+        dispatcher: Dispatcher::new(app.db.clone(), hooks),
+        app,
+        clock,
+        receiver,
+        org,
+        webhook,
+        secret: SigningSecret::parse(&secret).unwrap(),
+    }
+}
+
+impl Rig {
+    async fn delivery(&self) -> webhook_delivery::Model {
+        webhook_delivery::Entity::find()
+            .order_by_desc(webhook_delivery::Column::CreatedAt)
+            .one(&self.app.db)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn subscription(&self) -> webhook_subscription::Model {
+        webhook_subscription::Entity::find()
+            .one(&self.app.db)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn failures_follow_the_schedule_to_the_last_attempt() {
+    let rig = rig(0.0).await;
+    record_event(&rig.app, rig.org.id, 1).await;
+    let steps = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
+    for _ in 0..8 {
+        rig.receiver.answer(503, vec![]);
+    }
+    assert_eq!(rig.dispatcher.run_due().await.unwrap(), 1);
+    for (i, seconds) in steps.into_iter().enumerate() {
+        let delivery = rig.delivery().await;
+        assert_eq!(delivery.attempt_count, i as i32 + 1);
+        assert_eq!(delivery.status, webhook_delivery::DeliveryStatus::Pending);
+        let due = delivery.next_attempt_at.unwrap();
+        assert_eq!(
+            due - rig.clock.now(),
+            Duration::seconds(seconds),
+            "retry {}",
+            i + 1
+        );
+        // Not due a moment before its time…
+        rig.clock
+            .advance(Duration::seconds(seconds) - Duration::milliseconds(1));
+        assert_eq!(
+            rig.dispatcher.run_due().await.unwrap(),
+            0,
+            "early retry {}",
+            i + 1
+        );
+        // …and due at it.
+        rig.clock.advance(Duration::milliseconds(1));
+        assert_eq!(
+            rig.dispatcher.run_due().await.unwrap(),
+            1,
+            "retry {}",
+            i + 1
+        );
+    }
+    let delivery = rig.delivery().await;
+    assert_eq!(delivery.attempt_count, 8);
+    assert_eq!(delivery.status, webhook_delivery::DeliveryStatus::Failed);
+    assert_eq!(delivery.next_attempt_at, None);
+    let received = rig.receiver.received();
+    assert_eq!(received.len(), 8);
+    // The same webhook-id and body on every attempt; each signed at its own timestamp.
+    assert!(
+        received
+            .iter()
+            .all(|r| r.id == received[0].id && r.body == received[0].body)
+    );
+    for r in &received {
+        assert!(verify(
+            &rig.secret,
+            &r.signature,
+            &r.id,
+            r.timestamp,
+            &r.body
+        ));
+    }
+    assert!(received[7].timestamp > received[0].timestamp);
+    let attempts = webhook_attempt::Entity::find()
+        .all(&rig.app.db)
+        .await
+        .unwrap();
+    let mut numbers: Vec<i32> = attempts.iter().map(|a| a.attempt_number).collect();
+    numbers.sort();
+    assert_eq!(numbers, (1..=8).collect::<Vec<_>>());
+    assert!(attempts.iter().all(|a| a.status_code == Some(503)));
+    // About 27.6 hours of failure: still enabled, failing since the first attempt.
+    let subscription = rig.subscription().await;
+    assert!(subscription.enabled);
+    assert!(subscription.failing_since.is_some());
+}
+
+#[tokio::test]
+async fn jitter_moves_retries_by_at_most_ten_percent() {
+    for (jitter, expected_ms) in [(1.0, 5_500), (-1.0, 4_500)] {
+        let rig = rig(jitter).await;
+        record_event(&rig.app, rig.org.id, 1).await;
+        rig.receiver.answer(500, vec![]);
+        rig.dispatcher.run_due().await.unwrap();
+        let due = rig.delivery().await.next_attempt_at.unwrap();
+        assert_eq!(due - rig.clock.now(), Duration::milliseconds(expected_ms));
+    }
+}
+
+#[tokio::test]
+async fn retry_after_and_success_after_failures() {
+    let rig = rig(0.0).await;
+    record_event(&rig.app, rig.org.id, 1).await;
+    rig.receiver
+        .answer(429, vec![("retry-after", "120".to_owned())]);
+    rig.dispatcher.run_due().await.unwrap();
+    let delivery = rig.delivery().await;
+    assert_eq!(
+        delivery.next_attempt_at.unwrap() - rig.clock.now(),
+        Duration::seconds(120)
+    );
+    assert!(rig.subscription().await.failing_since.is_some());
+    rig.clock.advance(Duration::seconds(120));
+    assert_eq!(rig.dispatcher.run_due().await.unwrap(), 1);
+    let delivery = rig.delivery().await;
+    assert_eq!(delivery.status, webhook_delivery::DeliveryStatus::Succeeded);
+    assert_eq!(delivery.attempt_count, 2);
+    // A success ends the failure streak.
+    assert_eq!(rig.subscription().await.failing_since, None);
+}
+
+#[tokio::test]
+async fn gone_disables_the_subscription_and_later_events_wait() {
+    let rig = rig(0.0).await;
+    record_event(&rig.app, rig.org.id, 1).await;
+    rig.receiver.answer(410, vec![]);
+    rig.dispatcher.run_due().await.unwrap();
+    let subscription = rig.subscription().await;
+    assert!(!subscription.enabled);
+    assert_eq!(
+        subscription.disabled_reason.as_deref(),
+        Some("the endpoint answered 410 Gone")
+    );
+    assert_eq!(
+        rig.delivery().await.status,
+        webhook_delivery::DeliveryStatus::Failed
+    );
+    // A disabled subscription gets no new deliveries.
+    record_event(&rig.app, rig.org.id, 2).await;
+    assert_eq!(rig.dispatcher.run_due().await.unwrap(), 0);
+    assert_eq!(
+        webhook_delivery::Entity::find()
+            .all(&rig.app.db)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Re-enabling it over the API clears the reason.
+    let response = rig
+        .app
+        .client
+        .patch(rig.app.url(&format!("/v1/webhooks/{}", rig.webhook)))
+        .bearer_auth(&rig.org.key)
+        .json(&json!({"enabled": true}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["enabled"], json!(true));
+    assert_eq!(body["data"]["disabled_reason"], Value::Null);
+}
+
+#[tokio::test]
+async fn five_days_of_failure_disable_the_subscription() {
+    let rig = rig(0.0).await;
+    let mut subscription = rig.subscription().await.into_active_model();
+    subscription.failing_since = Set(Some(
+        rig.clock.now() - Duration::days(5) + Duration::seconds(1),
+    ));
+    subscription.update(&rig.app.db).await.unwrap();
+    record_event(&rig.app, rig.org.id, 1).await;
+    rig.receiver.answer(500, vec![]);
+    rig.receiver.answer(500, vec![]);
+    rig.dispatcher.run_due().await.unwrap();
+    assert!(
+        rig.subscription().await.enabled,
+        "4 days 23:59:59 is not five days"
+    );
+    rig.clock.advance(Duration::seconds(5));
+    rig.dispatcher.run_due().await.unwrap();
+    let subscription = rig.subscription().await;
+    assert!(!subscription.enabled);
+    assert!(
+        subscription
+            .disabled_reason
+            .unwrap()
+            .starts_with("every attempt failed for 5 days"),
+    );
+}
+
+#[tokio::test]
+async fn a_failed_delivery_can_be_sent_again() {
+    let rig = rig(0.0).await;
+    let event_id = record_event(&rig.app, rig.org.id, 1).await;
+    rig.receiver.answer(500, vec![]);
+    rig.dispatcher.run_due().await.unwrap();
+    let delivery = rig.delivery().await;
+    let mut failed = delivery.into_active_model();
+    failed.status = Set(webhook_delivery::DeliveryStatus::Failed);
+    failed.next_attempt_at = Set(None);
+    let failed = failed.update(&rig.app.db).await.unwrap();
+    let delivery_id = aura::ids::encode(aura::ids::IdKind::Delivery, failed.id);
+
+    let response = rig
+        .app
+        .client
+        .post(rig.app.url(&format!(
+            "/v1/webhooks/{}/deliveries/{delivery_id}/retry",
+            rig.webhook
+        )))
+        .bearer_auth(&rig.org.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["status"], json!("pending"));
+    // The app's clock is the real one, a minute behind the rig's: due already.
+    assert_eq!(rig.dispatcher.run_due().await.unwrap(), 1);
+    let delivery = rig.delivery().await;
+    assert_eq!(delivery.status, webhook_delivery::DeliveryStatus::Succeeded);
+    assert_eq!(delivery.attempt_count, 2);
+    let received = rig.receiver.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(
+        received[1].id, event_id,
+        "the webhook-id is the event's, on every send"
+    );
+
+    // Unknown and foreign delivery ids are 404.
+    let missing = rig
+        .app
+        .client
+        .post(rig.app.url(&format!(
+            "/v1/webhooks/{}/deliveries/dlv_nope/retry",
+            rig.webhook
+        )))
+        .bearer_auth(&rig.org.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+}
