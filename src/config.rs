@@ -166,6 +166,12 @@ pub const WEBHOOK_KEY_FILE: &str = "aura-webhook.key";
 
 impl WebhookArgs {
     pub fn config(&self, global: &GlobalArgs) -> Result<WebhookConfig, String> {
+        if self.webhook_timeout.is_zero() {
+            return Err("AURA_WEBHOOK_TIMEOUT must be longer than zero".to_owned());
+        }
+        if self.webhook_lease <= self.webhook_timeout {
+            return Err("AURA_WEBHOOK_LEASE must be longer than AURA_WEBHOOK_TIMEOUT".to_owned());
+        }
         let secret_box = match &self.webhook_secret_key {
             Some(key) => SecretBox::from_base64(key)?,
             None if crate::db::is_sqlite(&global.database_url) => {
@@ -178,12 +184,6 @@ impl WebhookArgs {
                 );
             }
         };
-        if self.webhook_timeout.is_zero() {
-            return Err("AURA_WEBHOOK_TIMEOUT must be longer than zero".to_owned());
-        }
-        if self.webhook_lease <= self.webhook_timeout {
-            return Err("AURA_WEBHOOK_LEASE must be longer than AURA_WEBHOOK_TIMEOUT".to_owned());
-        }
         Ok(WebhookConfig {
             secret_box,
             allow_private_targets: self.webhook_allow_private_targets,

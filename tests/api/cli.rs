@@ -110,12 +110,27 @@ fn bad_settings_stop_with_one_line() {
             "soon",
         ],
         vec!["--log-format", "xml"],
+        vec!["serve", "--webhook-secret-key", "too-short"],
+        vec![
+            "worker",
+            "--webhook-timeout",
+            "30s",
+            "--webhook-lease",
+            "10s",
+        ],
+        vec!["serve", "--webhook-concurrency", "0"],
     ] {
         let out = aura(&url, &args);
         assert!(!out.status.success(), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
     }
+    // PostgreSQL (production) needs the key that seals webhook secrets: no silent default.
+    let out = aura("postgres://nobody@127.0.0.1:1/none", &["worker"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("AURA_WEBHOOK_SECRET_KEY"), "{stderr}");
+    assert!(!stderr.contains("too-short"));
     let out = aura("mysql://nope", &["migrate"]);
     assert!(!out.status.success());
     assert_eq!(

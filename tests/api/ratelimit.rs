@@ -369,6 +369,10 @@ fn serve(database_url: &str, redis_url: &str, prefix: &str) -> Server {
         .env("AURA_BIND", "127.0.0.1:0")
         .env("REDIS_URL", redis_url)
         .env("AURA_REDIS_PREFIX", prefix)
+        .env(
+            "AURA_WEBHOOK_SECRET_KEY",
+            "cmF0ZS1saW1pdC10ZXN0LWtleS0zMi1ieXRlcy1sb24=",
+        )
         .env("AURA_LOG_FORMAT", "json")
         .env("AURA_LOG", "info")
         .stdout(Stdio::null())

@@ -1,6 +1,6 @@
 //! The widget flow of issue 6, end to end: a booking made through the public operations
 //! takes its slot off the page and its `lead.created` and `call.booked` reach a live
-//! subscription (and, with the webhooks branch, a webhook receiver).
+//! subscription and a webhook receiver.
 
 use aura::auth::ScopeSet;
 use chrono::{Duration, Utc};
@@ -12,20 +12,55 @@ use uuid::Uuid;
 use super::client::{EVENTS, Subscriber, since_now};
 use crate::factory::{org_with_key, seed};
 use crate::helpers::TestApp;
+use crate::webhooks::create_webhook;
+use crate::webhooks::receiver::Receiver;
+use aura::webhooks::secret::SigningSecret;
+use aura::webhooks::signature::verify;
 
-/// The webhook half of this flow: issue 6 wants `lead.created` and `call.booked` to reach
-/// a webhook receiver as well as a subscription. Webhook delivery arrives with the
-/// webhooks branch, which fills these two in: `before_booking` registers a receiver for
-/// the organization, `assert_received` waits for the types to arrive there. Until then
-/// they check nothing.
-struct WebhookHalf;
+/// The webhook half of this flow: a receiver subscribed to the organization's bookings
+/// (created with a key that may manage webhooks) gets the same events, signed.
+struct WebhookHalf {
+    receiver: Receiver,
+    secret: SigningSecret,
+}
 
 impl WebhookHalf {
-    async fn before_booking(_app: &TestApp, _organization: Uuid) -> WebhookHalf {
-        WebhookHalf
+    async fn before_booking(app: &TestApp, organization: Uuid) -> WebhookHalf {
+        let key = aura::auth::keys::create(&app.db, organization, "hooks", ScopeSet::all(), None)
+            .await
+            .unwrap()
+            .secret;
+        let receiver = Receiver::start().await;
+        let (_, secret) = create_webhook(
+            app,
+            &key,
+            &receiver.url,
+            &["lead.created", "call.booked", "call.canceled"],
+        )
+        .await;
+        WebhookHalf {
+            receiver,
+            secret: SigningSecret::parse(&secret).unwrap(),
+        }
     }
 
-    async fn assert_received(self, _types: &[&str]) {}
+    async fn assert_received(self, types: &[&str]) {
+        let received = self.receiver.wait_for(types.len()).await;
+        let mut got: Vec<String> = Vec::new();
+        for delivery in &received {
+            assert!(verify(
+                &self.secret,
+                &delivery.signature,
+                &delivery.id,
+                delivery.timestamp,
+                &delivery.body
+            ));
+            got.push(delivery.json()["type"].as_str().unwrap().to_owned());
+        }
+        for wanted in types {
+            assert!(got.iter().any(|t| t == wanted), "{wanted} not in {got:?}");
+        }
+    }
 }
 
 async fn anonymous(app: &TestApp, query: &str, variables: Value) -> Value {
@@ -60,7 +95,7 @@ async fn free_starts(app: &TestApp, from: &str, to: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_widget_booking_reaches_a_live_subscription() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::builder().with_dispatcher().build().await;
     let org = org_with_key(&app.db, "acme", ScopeSet::read_only()).await;
     let seeded = seed(&app.db, org.id, "acme", 0).await;
     let now = aura::time::now();
