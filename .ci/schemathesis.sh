@@ -31,7 +31,8 @@ case "$KEY" in aura_pk_live_*) ;; *) echo "no demo key printed"; cat "$WORK/serv
 
 echo "--- schemathesis"
 status=0
-(cd "$WORK" && "$WORK/venv/bin/schemathesis" run "http://127.0.0.1:$PORT/openapi.json" \
+CONFIG="$(realpath .ci/schemathesis.toml)"
+(cd "$WORK" && "$WORK/venv/bin/schemathesis" --config-file "$CONFIG" run "http://127.0.0.1:$PORT/openapi.json" \
   --header "Authorization: Bearer $KEY" \
   --max-time "${SCHEMATHESIS_MAX_TIME:-90}" \
   --seed "${SCHEMATHESIS_SEED:-20261128}" \

@@ -482,13 +482,13 @@ pub struct Deleted {
 #[derive(Object, Debug, Clone)]
 pub struct CreateWebhookBody {
     /// An `https://` (or `http://`) URL that resolves to a public address.
-    #[oai(validator(max_length = 2048))]
+    #[oai(validator(min_length = 1, max_length = 2048))]
     pub url: String,
     /// At most 500 characters.
     pub description: Option<String>,
     /// Event types to send (`lead.created`, …), or `["*"]` for all.
     #[oai(validator(min_items = 1, max_items = 32))]
-    pub event_types: Vec<String>,
+    pub event_types: Vec<EventTypeName>,
     /// `true` when omitted.
     pub enabled: Option<bool>,
 }
@@ -500,7 +500,98 @@ pub struct UpdateWebhookBody {
     pub url: Option<String>,
     pub description: poem_openapi::types::MaybeUndefined<String>,
     #[oai(validator(min_items = 1, max_items = 32))]
-    pub event_types: Option<Vec<String>>,
+    pub event_types: Option<Vec<EventTypeName>>,
     /// `true` re-enables a disabled webhook (and forgets its failures).
     pub enabled: Option<bool>,
+}
+
+/// An event type a webhook can ask for, or `*` for every type.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum EventTypeName {
+    #[oai(rename = "*")]
+    #[serde(rename = "*")]
+    All,
+    #[oai(rename = "lead.created")]
+    #[serde(rename = "lead.created")]
+    LeadCreated,
+    #[oai(rename = "lead.updated")]
+    #[serde(rename = "lead.updated")]
+    LeadUpdated,
+    #[oai(rename = "call.booked")]
+    #[serde(rename = "call.booked")]
+    CallBooked,
+    #[oai(rename = "call.updated")]
+    #[serde(rename = "call.updated")]
+    CallUpdated,
+    #[oai(rename = "call.canceled")]
+    #[serde(rename = "call.canceled")]
+    CallCanceled,
+    #[oai(rename = "payment.created")]
+    #[serde(rename = "payment.created")]
+    PaymentCreated,
+    #[oai(rename = "payment.updated")]
+    #[serde(rename = "payment.updated")]
+    PaymentUpdated,
+    #[oai(rename = "payment.refunded")]
+    #[serde(rename = "payment.refunded")]
+    PaymentRefunded,
+    #[oai(rename = "team_member.created")]
+    #[serde(rename = "team_member.created")]
+    TeamMemberCreated,
+    #[oai(rename = "team_member.updated")]
+    #[serde(rename = "team_member.updated")]
+    TeamMemberUpdated,
+    #[oai(rename = "product.created")]
+    #[serde(rename = "product.created")]
+    ProductCreated,
+    #[oai(rename = "product.updated")]
+    #[serde(rename = "product.updated")]
+    ProductUpdated,
+    #[oai(rename = "booking_link.created")]
+    #[serde(rename = "booking_link.created")]
+    BookingLinkCreated,
+    #[oai(rename = "booking_link.updated")]
+    #[serde(rename = "booking_link.updated")]
+    BookingLinkUpdated,
+    #[oai(rename = "webhook.test")]
+    #[serde(rename = "webhook.test")]
+    WebhookTest,
+}
+
+impl EventTypeName {
+    /// The name as GraphQL takes it (`lead.created`, `*`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventTypeName::All => "*",
+            EventTypeName::LeadCreated => "lead.created",
+            EventTypeName::LeadUpdated => "lead.updated",
+            EventTypeName::CallBooked => "call.booked",
+            EventTypeName::CallUpdated => "call.updated",
+            EventTypeName::CallCanceled => "call.canceled",
+            EventTypeName::PaymentCreated => "payment.created",
+            EventTypeName::PaymentUpdated => "payment.updated",
+            EventTypeName::PaymentRefunded => "payment.refunded",
+            EventTypeName::TeamMemberCreated => "team_member.created",
+            EventTypeName::TeamMemberUpdated => "team_member.updated",
+            EventTypeName::ProductCreated => "product.created",
+            EventTypeName::ProductUpdated => "product.updated",
+            EventTypeName::BookingLinkCreated => "booking_link.created",
+            EventTypeName::BookingLinkUpdated => "booking_link.updated",
+            EventTypeName::WebhookTest => "webhook.test",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventTypeName;
+
+    #[test]
+    fn every_published_event_type_has_a_rest_name() {
+        for event_type in crate::events::EventType::ALL {
+            let name: EventTypeName =
+                serde_json::from_value(serde_json::json!(event_type.as_str())).unwrap();
+            assert_eq!(name.as_str(), event_type.as_str());
+        }
+    }
 }

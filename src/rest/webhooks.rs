@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::objects::{
-    CreateWebhookBody, Deleted, Delivery, DeliveryStatus, UpdateWebhookBody, Webhook,
-    WebhookTestResult, WebhookWithSecret,
+    CreateWebhookBody, Deleted, Delivery, DeliveryStatus, EventTypeName, UpdateWebhookBody,
+    Webhook, WebhookTestResult, WebhookWithSecret,
 };
 use super::operations::{self as ops, ItemResult, PageResult};
 use super::resources::{BearerAuth, Filter, Tag, caller, default_limit, get, list};
@@ -30,6 +30,10 @@ struct SecretResult {
 /// Ties a retried POST or PATCH to its first attempt (see "Idempotency" in the API
 /// description). Read by the idempotency middleware; declared here for the document.
 type IdempotencyKey = Header<Option<String>>;
+
+fn names(types: &[EventTypeName]) -> Vec<&'static str> {
+    types.iter().map(|t| t.as_str()).collect()
+}
 
 fn with_secret(result: SecretResult) -> Json<WebhookWithSecretEnvelope> {
     Json(WebhookWithSecretEnvelope {
@@ -105,14 +109,15 @@ impl WebhooksApi {
         schema: Data<&AuraSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
-        #[oai(name = "Idempotency-Key")] _idempotency_key: IdempotencyKey,
+        #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
+        _idempotency_key: IdempotencyKey,
         body: Json<CreateWebhookBody>,
     ) -> Result<WebhookCreatedResponse, ApiError> {
         let body = body.0;
         let input = json!({
             "url": body.url,
             "description": body.description,
-            "eventTypes": body.event_types,
+            "eventTypes": names(&body.event_types),
             "enabled": body.enabled,
         });
         let result: ItemResult<SecretResult> = caller(req, &schema, &state)
@@ -160,7 +165,8 @@ impl WebhooksApi {
         schema: Data<&AuraSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
-        #[oai(name = "Idempotency-Key")] _idempotency_key: IdempotencyKey,
+        #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
+        _idempotency_key: IdempotencyKey,
         /// `wh_…`
         id: Path<String>,
         body: Json<UpdateWebhookBody>,
@@ -180,7 +186,7 @@ impl WebhooksApi {
             }
         }
         if let Some(types) = body.event_types {
-            input.insert("eventTypes".into(), json!(types));
+            input.insert("eventTypes".into(), json!(names(&types)));
         }
         if let Some(enabled) = body.enabled {
             input.insert("enabled".into(), Value::Bool(enabled));
@@ -236,7 +242,8 @@ impl WebhooksApi {
         schema: Data<&AuraSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
-        #[oai(name = "Idempotency-Key")] _idempotency_key: IdempotencyKey,
+        #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
+        _idempotency_key: IdempotencyKey,
         /// `wh_…`
         id: Path<String>,
     ) -> Result<WebhookSecretResponse, ApiError> {
@@ -263,7 +270,8 @@ impl WebhooksApi {
         schema: Data<&AuraSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
-        #[oai(name = "Idempotency-Key")] _idempotency_key: IdempotencyKey,
+        #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
+        _idempotency_key: IdempotencyKey,
         /// `wh_…`
         id: Path<String>,
     ) -> Result<WebhookTestResponse, ApiError> {
@@ -348,7 +356,8 @@ impl WebhooksApi {
         schema: Data<&AuraSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
-        #[oai(name = "Idempotency-Key")] _idempotency_key: IdempotencyKey,
+        #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
+        _idempotency_key: IdempotencyKey,
         /// `wh_…`
         id: Path<String>,
         /// `dlv_…`
@@ -399,10 +408,11 @@ impl WebhooksApi {
         created_before: Query<Option<DateTime<Utc>>>,
         /// Only this event type, e.g. `payment.created`.
         #[oai(name = "type")]
-        event_type: Query<Option<String>>,
+        event_type: Query<Option<EventTypeName>>,
     ) -> Result<EventListResponse, ApiError> {
         let mut filter = Filter::time(created_after.0, created_before.0, None);
-        filter.set("types", event_type.0.map(|t| json!([t])));
+        let only = event_type.0.filter(|t| *t != EventTypeName::All);
+        filter.set("types", only.map(|t| json!([t.as_str()])));
         let (data, more, next) = list(
             caller(req, &schema, &state),
             ops::LIST_EVENTS,

@@ -366,7 +366,14 @@ pub fn signing_secrets(
         subscription.previous_secret_expires_at,
     ) && until > now
     {
-        secrets.push(secret_box.open(subscription.id, previous)?);
+        // A previous secret sealed under a retired server key is dropped rather than
+        // failing the delivery: rotating is how such a webhook recovers.
+        match secret_box.open(subscription.id, previous) {
+            Ok(secret) => secrets.push(secret),
+            Err(err) => {
+                tracing::warn!(error = %err, "skipping an unreadable previous webhook secret")
+            }
+        }
     }
     Ok(secrets)
 }

@@ -303,3 +303,34 @@ pub async fn retry_delivery(
     hooks.wake.notify_one();
     Ok(queued)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn event_types_are_checked_against_the_published_list() {
+        assert_eq!(parse_event_types(&names(&["*"])).unwrap(), "*");
+        assert_eq!(
+            parse_event_types(&names(&[
+                "lead.created",
+                "lead.created",
+                "payment.refunded"
+            ]))
+            .unwrap(),
+            "lead.created,payment.refunded"
+        );
+        assert_eq!(
+            parse_event_types(&names(&["lead.created", "*"])).unwrap(),
+            "*"
+        );
+        let err = parse_event_types(&names(&["lead.deleted"])).unwrap_err();
+        assert_eq!(err.field(), Some("eventTypes"));
+        assert!(err.to_string().contains("lead.deleted"));
+        assert!(parse_event_types(&[]).is_err());
+    }
+}

@@ -125,10 +125,6 @@ async fn bad_input_is_refused_in_the_contract_shape() {
         body["error"].as_str().unwrap().contains("lead.deleted"),
         "{body}"
     );
-    assert!(
-        body["error"].as_str().unwrap().starts_with("event_types"),
-        "{body}"
-    );
     let body = assert_error(
         post(json!({"url": "ftp://example.com/h", "event_types": ["*"]})).await,
         400,
