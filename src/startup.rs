@@ -135,7 +135,11 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .into_endpoint()
         .with(state.guard.optional()))
     .with(widget_cors());
-    let rest = rest::endpoints(state.db.clone(), state.guard.clone());
+    let rest = rest::endpoints(
+        state.db.clone(),
+        state.config.webhooks.secret_box.clone(),
+        state.guard.clone(),
+    );
     Route::new()
         .at("/health", get(health_check))
         .at("/graphql", graphql_endpoint)

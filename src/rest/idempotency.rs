@@ -2,7 +2,8 @@
 //! replays the first response for 24 h; the same key with another request is 409; two
 //! concurrent requests with one key execute once (the second gets 409 while the first
 //! runs). Keys are per organization. Server errors (5xx) are not stored, so a retry runs
-//! again.
+//! again. Stored responses are sealed with the server key (AES-256-GCM): a replayed
+//! `POST /v1/webhooks` holds a signing secret, which is never kept in plain text.
 
 use chrono::Duration;
 use entities::idempotency_key;
@@ -20,6 +21,7 @@ use crate::config::MAX_BODY_BYTES;
 use crate::error::AppError;
 use crate::http::{RequestId, classify, error_response};
 use crate::time::now;
+use crate::webhooks::secret::SecretBox;
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
@@ -27,11 +29,12 @@ const RETENTION_HOURS: i64 = 24;
 
 pub struct Idempotency {
     db: DatabaseConnection,
+    sealer: SecretBox,
 }
 
 impl Idempotency {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Idempotency { db }
+    pub fn new(db: DatabaseConnection, sealer: SecretBox) -> Self {
+        Idempotency { db, sealer }
     }
 }
 
@@ -42,6 +45,7 @@ impl<E: Endpoint> Middleware<E> for Idempotency {
         IdempotencyEndpoint {
             inner,
             db: self.db.clone(),
+            sealer: self.sealer.clone(),
         }
     }
 }
@@ -49,6 +53,7 @@ impl<E: Endpoint> Middleware<E> for Idempotency {
 pub struct IdempotencyEndpoint<E> {
     inner: E,
     db: DatabaseConnection,
+    sealer: SecretBox,
 }
 
 enum Claim {
@@ -158,7 +163,10 @@ impl<E> IdempotencyEndpoint<E> {
                 existing.response_status,
                 existing.response_body,
             ) {
-                ("done", Some(status), Some(body)) => Ok(Claim::Replay(replay(status, body))),
+                ("done", Some(status), Some(sealed)) => {
+                    let body = self.sealer.open_bytes(existing.id, &sealed)?;
+                    Ok(Claim::Replay(replay(status, body)))
+                }
                 _ => Err(AppError::Conflict(format!(
                     "a request with Idempotency-Key `{key}` is still in progress; retry shortly"
                 ))),
@@ -183,7 +191,7 @@ impl<E> IdempotencyEndpoint<E> {
                 id: sea_orm::ActiveValue::Unchanged(row_id),
                 state: Set("done".to_owned()),
                 response_status: Set(Some(i32::from(parts.status.as_u16()))),
-                response_body: Set(Some(String::from_utf8_lossy(&bytes).into_owned())),
+                response_body: Set(Some(self.sealer.seal_bytes(row_id, &bytes)?)),
                 ..Default::default()
             };
             update.update(&self.db).await.map_err(AppError::from)?;
@@ -218,7 +226,7 @@ fn request_hash(method: &Method, path: &str, body: &[u8]) -> String {
         .collect()
 }
 
-fn replay(status: i32, body: String) -> Response {
+fn replay(status: i32, body: Vec<u8>) -> Response {
     let status = u16::try_from(status)
         .ok()
         .and_then(|s| StatusCode::from_u16(s).ok())
@@ -292,7 +300,7 @@ mod tests {
         let counter = Arc::new(AtomicUsize::new(0));
         let app = Route::new()
             .at("/things", post(create))
-            .with(Idempotency::new(db.clone()))
+            .with(Idempotency::new(db.clone(), SecretBox::ephemeral()))
             .around(|ep, mut req| async move {
                 let org = req
                     .header("x-org")

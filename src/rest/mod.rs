@@ -40,7 +40,11 @@ pub fn service() -> OpenApiService<Apis, ()> {
 }
 
 /// The `/v1` endpoints: idempotency inside `gate` (authentication and rate limits).
-pub fn endpoints<M>(db: sea_orm::DatabaseConnection, gate: M) -> impl Endpoint + 'static
+pub fn endpoints<M>(
+    db: sea_orm::DatabaseConnection,
+    sealer: crate::webhooks::secret::SecretBox,
+    gate: M,
+) -> impl Endpoint + 'static
 where
     M: poem::Middleware<
             idempotency::IdempotencyEndpoint<<OpenApiService<Apis, ()> as IntoEndpoint>::Endpoint>,
@@ -49,7 +53,7 @@ where
 {
     service()
         .into_endpoint()
-        .with(idempotency::Idempotency::new(db))
+        .with(idempotency::Idempotency::new(db, sealer))
         .with(gate)
 }
 

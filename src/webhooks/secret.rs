@@ -92,26 +92,35 @@ impl SecretBox {
 
     /// `v1:<base64 of nonce ‖ ciphertext ‖ tag>`, bound to `owner`.
     pub fn seal(&self, owner: Uuid, secret: &SigningSecret) -> AppResult<String> {
+        self.seal_bytes(owner, &secret.0)
+    }
+
+    /// Opens what [`SecretBox::seal`] made for `owner`. Fails on another key or owner.
+    pub fn open(&self, owner: Uuid, sealed: &str) -> AppResult<SigningSecret> {
+        self.open_bytes(owner, sealed).map(SigningSecret)
+    }
+
+    /// Seals any bytes (a stored response that holds a secret, say) bound to `owner`.
+    pub fn seal_bytes(&self, owner: Uuid, plain: &[u8]) -> AppResult<String> {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(AppError::internal)?;
-        let mut sealed = secret.0.clone();
+        let mut sealed = plain.to_vec();
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(owner.as_bytes()),
                 &mut sealed,
             )
-            .map_err(|_| AppError::internal("cannot seal a webhook secret"))?;
+            .map_err(|_| AppError::internal("cannot seal a secret"))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         Ok(format!("{SEALED_VERSION}{}", STANDARD.encode(out)))
     }
 
-    /// Opens what [`SecretBox::seal`] made for `owner`. Fails on another key or owner.
-    pub fn open(&self, owner: Uuid, sealed: &str) -> AppResult<SigningSecret> {
+    pub fn open_bytes(&self, owner: Uuid, sealed: &str) -> AppResult<Vec<u8>> {
         let broken = || {
             AppError::internal(
-                "a webhook secret does not open with AURA_WEBHOOK_SECRET_KEY (was the key changed?)",
+                "a sealed value does not open with AURA_WEBHOOK_SECRET_KEY (was the key changed?)",
             )
         };
         let encoded = sealed.strip_prefix(SEALED_VERSION).ok_or_else(broken)?;
@@ -129,7 +138,7 @@ impl SecretBox {
                 &mut bytes[NONCE_LEN..],
             )
             .map_err(|_| broken())?;
-        Ok(SigningSecret(plain.to_vec()))
+        Ok(plain.to_vec())
     }
 }
 

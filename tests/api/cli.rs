@@ -289,3 +289,40 @@ fn serve_demo_prints_a_key_on_every_start() {
     }
     assert_ne!(keys[0], keys[1]);
 }
+
+#[test]
+fn a_worker_delivers_until_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let (_dir, url) = temp_db();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aura"))
+        .arg("worker")
+        .env("DATABASE_URL", &url)
+        .env("AURA_LOG", "info")
+        .env("AURA_LOG_FORMAT", "json")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start aura worker");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let started = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.contains("webhook dispatcher started"));
+    assert!(started, "the worker's dispatcher started");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "a stopped worker exits 0, got {exit:?}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("webhook dispatcher stopping")),
+        "{rest:?}"
+    );
+}

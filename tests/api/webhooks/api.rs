@@ -4,6 +4,7 @@
 use aura::auth::ScopeSet;
 use aura::webhooks::secret::SigningSecret;
 use aura::webhooks::signature::verify;
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use super::receiver::Receiver;
@@ -510,4 +511,60 @@ async fn events_are_listed_and_other_organizations_see_nothing() {
         "FORBIDDEN",
     )
     .await;
+}
+
+#[tokio::test]
+async fn an_idempotent_create_replays_the_secret_but_never_stores_it_in_plain_text() {
+    let app = TestApp::spawn().await;
+    let org = org_with_key(&app.db, "idem", ScopeSet::all()).await;
+    let receiver = Receiver::start().await;
+    let body = json!({"url": receiver.url, "event_types": ["lead.created"]});
+    let create = |body: Value| {
+        app.client
+            .post(app.url("/v1/webhooks"))
+            .bearer_auth(&org.key)
+            .header("Idempotency-Key", "create-hook-1")
+            .json(&body)
+            .send()
+    };
+    let first = create(body.clone()).await.unwrap();
+    assert_eq!(first.status().as_u16(), 201);
+    let first: Value = first.json().await.unwrap();
+    let second = create(body.clone()).await.unwrap();
+    assert_eq!(second.status().as_u16(), 201);
+    assert_eq!(second.headers()["idempotent-replayed"], "true");
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(second["data"]["id"], first["data"]["id"]);
+    assert_eq!(second["data"]["secret"], first["data"]["secret"]);
+    let listed: Value = app
+        .get("/v1/webhooks", Some(&org.key))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "created once");
+
+    // Another body under the same key is a conflict.
+    let other = create(json!({"url": receiver.url, "event_types": ["*"]}))
+        .await
+        .unwrap();
+    assert_error(other, 409, "CONFLICT").await;
+
+    // At rest: neither the stored response nor the subscription holds the secret.
+    let secret = first["data"]["secret"].as_str().unwrap();
+    let encoded = &secret["whsec_".len()..];
+    for row in entities::idempotency_key::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+    {
+        assert!(!row.response_body.unwrap_or_default().contains(encoded));
+    }
+    for row in entities::webhook_subscription::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+    {
+        assert!(!row.secret_sealed.contains(encoded));
+    }
 }
