@@ -381,6 +381,7 @@ rest_enum!(
 
 /// A subscription: where events are sent, and which.
 #[derive(Object, Debug, Clone, Deserialize)]
+#[oai(example)]
 pub struct Webhook {
     /// `wh_…`
     pub id: String,
@@ -402,6 +403,7 @@ pub struct Webhook {
 
 /// A webhook with its signing secret, returned once: on create and on rotation.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct WebhookWithSecret {
     #[oai(flatten)]
     pub webhook: Webhook,
@@ -411,6 +413,7 @@ pub struct WebhookWithSecret {
 
 /// One HTTP request made for a delivery.
 #[derive(Object, Debug, Clone, Deserialize)]
+#[oai(example)]
 pub struct DeliveryAttempt {
     /// 1 for the first attempt.
     pub attempt: i32,
@@ -428,6 +431,7 @@ pub struct DeliveryAttempt {
 
 /// One event on its way to one webhook, with every attempt.
 #[derive(Object, Debug, Clone, Deserialize)]
+#[oai(example)]
 pub struct Delivery {
     /// `dlv_…`
     pub id: String,
@@ -449,6 +453,7 @@ pub struct Delivery {
 
 /// Something that happened, as webhooks deliver it.
 #[derive(Object, Debug, Clone, Deserialize)]
+#[oai(example)]
 pub struct Event {
     /// `evt_…`
     pub id: String,
@@ -463,6 +468,7 @@ pub struct Event {
 
 /// What a test delivery came to.
 #[derive(Object, Debug, Clone, Deserialize)]
+#[oai(example)]
 pub struct WebhookTestResult {
     /// Whether the endpoint answered 2xx within 15 s.
     pub succeeded: bool,
@@ -472,6 +478,7 @@ pub struct WebhookTestResult {
 
 /// A deleted object.
 #[derive(Object, Debug, Clone, Deserialize)]
+#[oai(example)]
 pub struct Deleted {
     pub id: String,
     /// Always `true`.
@@ -480,6 +487,7 @@ pub struct Deleted {
 
 /// A new webhook.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct CreateWebhookBody {
     /// An `https://` (or `http://`) URL that resolves to a public address.
     #[oai(validator(min_length = 1, max_length = 2048))]
@@ -495,6 +503,7 @@ pub struct CreateWebhookBody {
 
 /// Changes to a webhook. Omitted fields keep their value; `"description": null` clears it.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct UpdateWebhookBody {
     #[oai(validator(max_length = 2048))]
     pub url: Option<String>,
@@ -578,6 +587,125 @@ impl EventTypeName {
             EventTypeName::BookingLinkCreated => "booking_link.created",
             EventTypeName::BookingLinkUpdated => "booking_link.updated",
             EventTypeName::WebhookTest => "webhook.test",
+        }
+    }
+}
+
+const EXAMPLE_WEBHOOK_ID: &str = "wh_01jdq7a8b9c0d1e2f3g4h5j6k7";
+const EXAMPLE_EVENT_ID: &str = "evt_01jdq7m8n9p0q1r2s3t4v5w6x7";
+
+impl Example for Webhook {
+    fn example() -> Self {
+        Webhook {
+            id: EXAMPLE_WEBHOOK_ID.into(),
+            url: "https://hooks.example.com/aura".into(),
+            description: Some("Commission sync".into()),
+            event_types: vec!["payment.created".into(), "payment.refunded".into()],
+            enabled: true,
+            disabled_reason: None,
+            previous_secret_expires_at: None,
+            failing_since: None,
+            created_at: ts("2026-11-01T09:00:00Z"),
+            updated_at: ts("2026-11-01T09:00:00Z"),
+        }
+    }
+}
+
+impl Example for WebhookWithSecret {
+    fn example() -> Self {
+        WebhookWithSecret {
+            webhook: Webhook::example(),
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwQzE1Zm9vYmFyYmF6".into(),
+        }
+    }
+}
+
+impl Example for DeliveryAttempt {
+    fn example() -> Self {
+        DeliveryAttempt {
+            attempt: 1,
+            attempted_at: ts("2026-11-28T10:00:00Z"),
+            succeeded: true,
+            status_code: Some(200),
+            error: None,
+            latency_ms: 84,
+            response_excerpt: Some("ok".into()),
+        }
+    }
+}
+
+impl Example for Delivery {
+    fn example() -> Self {
+        Delivery {
+            id: "dlv_01jdq7p8q9r0s1t2v3w4x5y6z7".into(),
+            webhook_id: EXAMPLE_WEBHOOK_ID.into(),
+            event_id: EXAMPLE_EVENT_ID.into(),
+            event_type: "payment.created".into(),
+            status: DeliveryStatus::Succeeded,
+            attempt_count: 1,
+            next_attempt_at: None,
+            last_attempt_at: Some(ts("2026-11-28T10:00:00Z")),
+            attempts: vec![DeliveryAttempt::example()],
+            created_at: ts("2026-11-28T10:00:00Z"),
+            updated_at: ts("2026-11-28T10:00:00Z"),
+        }
+    }
+}
+
+impl Example for Event {
+    fn example() -> Self {
+        Event {
+            id: EXAMPLE_EVENT_ID.into(),
+            event_type: "payment.created".into(),
+            created_at: ts("2026-11-28T10:00:00Z"),
+            data: serde_json::json!({"id": "pay_01jdq5p6q7r8s9t0v1w2x3y4z5", "amount": 150000, "currency": "USD"}),
+        }
+    }
+}
+
+impl Example for WebhookTestResult {
+    fn example() -> Self {
+        WebhookTestResult {
+            succeeded: true,
+            attempt: DeliveryAttempt::example(),
+            delivery: Delivery {
+                event_type: "webhook.test".into(),
+                ..Delivery::example()
+            },
+        }
+    }
+}
+
+impl Example for Deleted {
+    fn example() -> Self {
+        Deleted {
+            id: EXAMPLE_WEBHOOK_ID.into(),
+            deleted: true,
+        }
+    }
+}
+
+impl Example for CreateWebhookBody {
+    fn example() -> Self {
+        CreateWebhookBody {
+            url: "https://hooks.example.com/aura".into(),
+            description: Some("Commission sync".into()),
+            event_types: vec![
+                EventTypeName::PaymentCreated,
+                EventTypeName::PaymentRefunded,
+            ],
+            enabled: None,
+        }
+    }
+}
+
+impl Example for UpdateWebhookBody {
+    fn example() -> Self {
+        UpdateWebhookBody {
+            url: None,
+            description: poem_openapi::types::MaybeUndefined::Undefined,
+            event_types: Some(vec![EventTypeName::All]),
+            enabled: Some(true),
         }
     }
 }
