@@ -64,6 +64,7 @@ pub struct Message<'a> {
 
 impl Sender {
     pub fn new(timeout: Duration, allow_private: bool) -> Result<Self, String> {
+        crate::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .redirect(Policy::none())
             .timeout(timeout)
