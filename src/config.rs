@@ -22,6 +22,8 @@ pub struct Config {
     /// Clerk sign-in; `None` answers every JWT with 401.
     pub clerk: Option<ClerkConfig>,
     pub rate_limits: RateLimitConfig,
+    /// Mount the bench-only routes (`/bench/…`, see `crate::bench_routes`).
+    pub bench_routes: bool,
 }
 
 impl Config {
@@ -32,6 +34,7 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             clerk: None,
             rate_limits: RateLimitConfig::default(),
+            bench_routes: false,
         }
     }
 }
@@ -61,6 +64,9 @@ pub struct ServeArgs {
     pub clerk: ClerkArgs,
     #[command(flatten)]
     pub rate_limits: RateLimitArgs,
+    /// Mount the bench-only routes under `/bench` (no auth; for `bench/run.py` only).
+    #[arg(long, env = "AURA_BENCH_ROUTES", hide = true)]
+    pub bench_routes: bool,
 }
 
 /// Clerk sign-in. Set `CLERK_JWKS_URL` or `CLERK_JWT_KEY`, and `CLERK_ISSUER`.
@@ -119,6 +125,7 @@ impl ServeArgs {
             bind: self.bind,
             clerk: self.clerk.config()?,
             rate_limits: self.rate_limits.config()?,
+            bench_routes: self.bench_routes,
         })
     }
 }
