@@ -162,6 +162,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 &db,
                 DemoOptions {
                     leads,
+                    progress: true,
                     ..Default::default()
                 },
             )

@@ -25,6 +25,8 @@ pub struct Config {
     pub clerk: Option<ClerkConfig>,
     pub rate_limits: RateLimitConfig,
     pub webhooks: WebhookConfig,
+    /// Mount the bench-only routes (`/bench/…`, see `crate::bench_routes`).
+    pub bench_routes: bool,
 }
 
 impl Config {
@@ -36,6 +38,7 @@ impl Config {
             clerk: None,
             rate_limits: RateLimitConfig::default(),
             webhooks: WebhookConfig::ephemeral(),
+            bench_routes: false,
         }
     }
 }
@@ -67,6 +70,9 @@ pub struct ServeArgs {
     pub rate_limits: RateLimitArgs,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+    /// Mount the bench-only routes under `/bench` (no auth; for `bench/run.py` only).
+    #[arg(long, env = "AURA_BENCH_ROUTES", hide = true)]
+    pub bench_routes: bool,
 }
 
 /// Clerk sign-in. Set `CLERK_JWKS_URL` or `CLERK_JWT_KEY`, and `CLERK_ISSUER`.
@@ -126,6 +132,7 @@ impl ServeArgs {
             clerk: self.clerk.config()?,
             rate_limits: self.rate_limits.config()?,
             webhooks: self.webhooks.config(global)?,
+            bench_routes: self.bench_routes,
         })
     }
 }

@@ -15,7 +15,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(Duration::from_secs(10))
+        // Ping only connections idle for 30 s, not every one on every acquire (sea-orm's
+        // default): that ping is one more round trip, to the server or to SQLite's worker
+        // thread, for every statement (see BENCHMARKS.md).
+        .test_before_acquire_if_idle_for(Duration::from_secs(30));
     if is_sqlite(url) {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         options.map_sqlx_sqlite_opts(move |opts| {

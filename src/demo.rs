@@ -104,6 +104,8 @@ pub struct DemoOutcome {
 pub struct DemoOptions {
     pub leads: usize,
     pub anchor: DateTime<Utc>,
+    /// Print progress lines to stderr while seeding (for large `--leads`).
+    pub progress: bool,
 }
 
 impl Default for DemoOptions {
@@ -113,6 +115,7 @@ impl Default for DemoOptions {
             anchor: Utc::now()
                 .duration_trunc(Duration::days(1))
                 .unwrap_or_else(|_| Utc::now()),
+            progress: false,
         }
     }
 }
@@ -143,6 +146,15 @@ pub async fn is_empty(db: &DatabaseConnection) -> AppResult<bool> {
 
 async fn seed(db: &DatabaseConnection, options: &DemoOptions) -> AppResult<organization::Model> {
     let txn = db.begin().await?;
+    // A bench-scale seed on SQLite is one big transaction: a page cache large enough to hold
+    // it avoids spilling half-built indexes to the WAL and reading them back. Only this
+    // connection's cache; put back before commit.
+    let big_sqlite = txn.get_database_backend() == sea_orm::DbBackend::Sqlite
+        && options.leads > 10 * DEFAULT_LEADS;
+    if big_sqlite {
+        txn.execute_unprepared("PRAGMA cache_size = -1048576")
+            .await?;
+    }
     let slug = Slug::parse(DEMO_SLUG).map_err(AppError::internal)?;
     let org = crate::orgs::create(&txn, "Demo Sales Team", &slug, None).await?;
     let mut rng = Rng(SEED);
@@ -152,6 +164,9 @@ async fn seed(db: &DatabaseConnection, options: &DemoOptions) -> AppResult<organ
     let products = seed_products(&txn, &mut rng, org.id, start).await?;
     let links = seed_booking_links(&txn, &mut rng, org.id, &team, start).await?;
     seed_pipeline(&txn, &mut rng, org.id, options, &team, &products, &links).await?;
+    if big_sqlite {
+        txn.execute_unprepared("PRAGMA cache_size = -2000").await?;
+    }
     txn.commit().await?;
     Ok(org)
 }
@@ -389,6 +404,7 @@ async fn seed_pipeline<C: ConnectionTrait>(
     let window_secs = 90 * 24 * 3600;
     let start = options.anchor - Duration::days(90);
 
+    let mut progress = Progress::new(options);
     let mut leads = Vec::with_capacity(INSERT_CHUNK);
     let mut calls = Vec::new();
     let mut payments = Vec::new();
@@ -571,10 +587,52 @@ async fn seed_pipeline<C: ConnectionTrait>(
         }
         if leads.len() >= INSERT_CHUNK {
             flush(db, &mut leads, &mut calls, &mut payments).await?;
+            progress.report(n + 1);
         }
     }
-    flush(db, &mut leads, &mut calls, &mut payments).await?;
+    if !leads.is_empty() {
+        flush(db, &mut leads, &mut calls, &mut payments).await?;
+        progress.report(options.leads);
+    }
     Ok(())
+}
+
+/// Progress lines on stderr, about every 5% of the leads (stdout stays for the key).
+struct Progress {
+    enabled: bool,
+    total: usize,
+    step: usize,
+    next: usize,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    fn new(options: &DemoOptions) -> Self {
+        let step = (options.leads / 20).max(INSERT_CHUNK);
+        Progress {
+            enabled: options.progress,
+            total: options.leads,
+            step,
+            next: step,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn report(&mut self, done: usize) {
+        if !self.enabled || (done < self.next && done < self.total) {
+            return;
+        }
+        while self.next <= done {
+            self.next += self.step;
+        }
+        let secs = self.started.elapsed().as_secs_f64();
+        eprintln!(
+            "seeding: {done}/{} leads ({:.0}%), {secs:.1} s, {:.0} leads/s",
+            self.total,
+            done as f64 * 100.0 / self.total.max(1) as f64,
+            done as f64 / secs.max(1e-9)
+        );
+    }
 }
 
 /// Scheduled calls hold their closer's calendar (see `booking::claims`), so the demo
@@ -630,17 +688,19 @@ async fn flush<C: ConnectionTrait>(
 ) -> AppResult<()> {
     if !leads.is_empty() {
         lead::Entity::insert_many(std::mem::take(leads))
-            .exec(db)
+            .exec_without_returning(db)
             .await?;
     }
     let calls = std::mem::take(calls);
     for chunk in calls.chunks(INSERT_CHUNK) {
-        call::Entity::insert_many(chunk.to_vec()).exec(db).await?;
+        call::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
     }
     claim_upcoming(db, &calls).await?;
     for chunk in std::mem::take(payments).chunks(INSERT_CHUNK) {
         payment::Entity::insert_many(chunk.to_vec())
-            .exec(db)
+            .exec_without_returning(db)
             .await?;
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! for partners. See README.md for the shape of the code.
 
 pub mod auth;
+pub mod bench_routes;
 pub mod booking;
 pub mod cli;
 pub mod commissions;

@@ -47,8 +47,11 @@ impl Application {
     /// Binds over an already migrated connection (tests instrument theirs).
     pub async fn build_with_db(
         config: Config,
-        db: DatabaseConnection,
+        mut db: DatabaseConnection,
     ) -> Result<Self, StartupError> {
+        if config.bench_routes {
+            crate::bench_routes::count_statements(&mut db);
+        }
         let acceptor = TcpListener::bind(config.bind).into_acceptor().await?;
         let port = acceptor
             .local_addr()
@@ -140,7 +143,11 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         state.config.webhooks.secret_box.clone(),
         state.guard.clone(),
     );
-    Route::new()
+    let mut route = Route::new();
+    if state.config.bench_routes {
+        route = route.nest("/bench", crate::bench_routes::routes());
+    }
+    route
         .at("/health", get(health_check))
         .at("/graphql", graphql_endpoint)
         .at("/graphql/ws", live_endpoint)

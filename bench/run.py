@@ -1,0 +1,560 @@
+#!/usr/bin/env python3
+"""The Aura benchmark runner: seeds, serves, loads and compares, in one run.
+
+For every backend (SQLite, PostgreSQL) and size (leads), it seeds the demo organization
+with `aura demo --leads N` (timed; reused when already seeded), starts `aura serve` with
+the bench-only routes (`AURA_BENCH_ROUTES=true`) and rate limits raised out of the way,
+then drives each scenario with wrk for the same duration and prints one table:
+
+  http floor    GET /bench/noop                 a route doing no work, same stack
+  db floor      GET /bench/leads                one hand-written keyset SQL, same pool, JSON
+  db floor deep GET /bench/leads?after=<deep>   the same, past ~90% of the rows
+  rest list     GET /v1/leads?limit=25
+  rest deep     GET /v1/leads?limit=25&cursor=<deep>
+  rest get      GET /v1/leads/{id}
+  graphql nested leads(first: 25) { calls { closer } payments { product } }
+  postgraphile nested   the same query on PostGraphile v4 (PostgreSQL only)
+
+Every response must be a 200 whose body carries data (checked in bench/wrk.lua); any
+other response fails the run. It also prints the statement count of the nested query for
+first = 1, 25, 100, and the server's peak resident memory (VmHWM) under load.
+
+  bench/run.py                       # full: sqlite+postgres, 100k and 1M leads
+  bench/run.py --smoke               # CI: sqlite, 2,000 leads, 2 s per scenario
+  bench/run.py --backends sqlite --sizes 100000 --duration 10
+
+Needs wrk (installed with apt-get when missing) and, for the peer, Node (PostGraphile is
+installed with npm into --tools-dir when missing).
+"""
+
+import argparse
+import base64
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LUA = os.path.join(ROOT, "bench", "wrk.lua")
+KEYS = 8
+BIG_LIMIT = "1000000000"
+
+NESTED = (
+    "query Nested($first: Int!) { leads(first: $first) { edges { node { id name "
+    "calls { id scheduledAt status closer { id name commissionRate } } "
+    "payments { id amount currency status product { id name } } } } "
+    "pageInfo { hasNextPage endCursor } } }"
+)
+
+# The same shape on PostGraphile: newest 25 leads of the organization, each lead's calls
+# (newest first) with their closer, and payments with their product. The nested lists are
+# narrowed to the organization too, as Aura's are: every index leads with organization_id,
+# and without it PostGraphile's `lead_id = …` subqueries scan the whole table (4 req/s).
+PEER_NESTED = (
+    "query Nested($org: UUID!) { allLeads(first: 25, condition: {organizationId: $org}, "
+    "orderBy: [CREATED_AT_DESC, ID_DESC]) { nodes { id name "
+    "callsByLeadId(first: 25, condition: {organizationId: $org}, orderBy: [CREATED_AT_DESC, ID_DESC]) { nodes { id scheduledAt status "
+    "teamMemberByCloserId { id name commissionRatePpm } } } "
+    "paymentsByLeadId(first: 25, condition: {organizationId: $org}, orderBy: [CREATED_AT_DESC, ID_DESC]) { nodes { id amount currency status "
+    "productByProductId { id name } } } } "
+    "pageInfo { hasNextPage endCursor } } }"
+)
+
+
+def log(message):
+    print(f"[bench {dt.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def fail(message):
+    log(f"FAILED: {message}")
+    sys.exit(1)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, key=None, body=None, timeout=60):
+    headers = {}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode(errors="replace")
+
+
+def ensure_wrk():
+    if shutil.which("wrk"):
+        return
+    log("wrk is missing: installing it with apt-get")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env)
+    if not shutil.which("wrk"):
+        fail("wrk could not be installed")
+
+
+def ensure_postgraphile(tools_dir):
+    cli = os.path.join(tools_dir, "node_modules", ".bin", "postgraphile")
+    if not os.path.exists(cli):
+        log(f"installing postgraphile@4 into {tools_dir}")
+        os.makedirs(tools_dir, exist_ok=True)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--prefix", tools_dir, "postgraphile@4"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return cli
+
+
+class Dataset:
+    """One seeded database: a SQLite file or a PostgreSQL database."""
+
+    def __init__(self, args, backend, leads):
+        self.args, self.backend, self.leads = args, backend, leads
+        if backend == "sqlite":
+            self.path = os.path.join(args.data_dir, f"aura-{leads}.db")
+            self.url = f"sqlite://{self.path}?mode=rwc"
+        else:
+            self.db_name = f"aura_bench_{leads}"
+            self.url = f"{args.pg_url.rstrip('/')}/{self.db_name}"
+        self.seed_seconds = None
+
+    def aura(self, *argv, check=True):
+        env = dict(os.environ, DATABASE_URL=self.url, AURA_LOG="warn")
+        out = subprocess.run(
+            [self.args.binary, *argv], env=env, capture_output=True, text=True
+        )
+        if check and out.returncode != 0:
+            fail(f"aura {' '.join(argv)}: {out.stderr.strip()}")
+        return out
+
+    def psql(self, sql, db="postgres"):
+        base = self.args.pg_url.rstrip("/")
+        out = subprocess.run(
+            ["psql", f"{base}/{db}", "-tAc", sql], capture_output=True, text=True
+        )
+        if out.returncode != 0:
+            fail(f"psql: {out.stderr.strip()}")
+        return out.stdout.strip()
+
+    def seeded(self):
+        if self.backend == "sqlite":
+            if not os.path.exists(self.path):
+                return False
+            import sqlite3
+
+            con = sqlite3.connect(self.path)
+            try:
+                row = con.execute("SELECT count(*) FROM organizations WHERE slug = 'demo'").fetchone()
+                return row[0] == 1
+            except sqlite3.Error:
+                return False
+            finally:
+                con.close()
+        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{self.db_name}'")
+        if exists != "1":
+            return False
+        found = subprocess.run(
+            ["psql", self.url, "-tAc", "SELECT count(*) FROM organizations WHERE slug = 'demo'"],
+            capture_output=True,
+            text=True,
+        )
+        return found.returncode == 0 and found.stdout.strip() == "1"
+
+    def prepare(self):
+        if self.seeded() and not self.args.reseed:
+            log(f"{self.backend} {self.leads:,} leads: reusing the seeded database")
+            return
+        if self.backend == "sqlite":
+            os.makedirs(self.args.data_dir, exist_ok=True)
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(self.path + suffix):
+                    os.remove(self.path + suffix)
+        else:
+            self.psql(f"DROP DATABASE IF EXISTS {self.db_name}")
+            self.psql(f"CREATE DATABASE {self.db_name}")
+        log(f"{self.backend} {self.leads:,} leads: seeding with `aura demo --leads {self.leads}`")
+        self.aura("migrate")
+        started = time.monotonic()
+        out = self.aura("demo", "--leads", str(self.leads))
+        self.seed_seconds = time.monotonic() - started
+        if "seeded organization" not in out.stdout:
+            fail(f"aura demo did not seed: {out.stdout}")
+        log(f"seeded in {self.seed_seconds:.1f} s ({out.stdout.splitlines()[0]})")
+        if self.backend == "postgres":
+            subprocess.run(["psql", self.url, "-qc", "ANALYZE"], check=True)
+
+    def keys(self, count):
+        keys = []
+        for i in range(count):
+            out = self.aura("keys", "create", "--org", "demo", "--name", f"bench {i}")
+            keys.append(out.stdout.strip().splitlines()[-1])
+        return keys
+
+
+class Server:
+    def __init__(self, argv, env, name, log_dir):
+        self.name = name
+        self.log_path = os.path.join(log_dir, f"{name}.log")
+        self.log_file = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            argv, env=env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_ready(self, url, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                fail(f"{self.name} exited early; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status < 500:
+                        return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            except Exception:  # noqa: BLE001 - any answer means it is up
+                return
+            time.sleep(0.2)
+        fail(f"{self.name} did not start within {timeout} s; see {self.log_path}")
+
+    def peak_rss_mb(self):
+        try:
+            with open(f"/proc/{self.process.pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+        return None
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log_file.close()
+
+
+def run_wrk(args, base, scenario, paths, keys=(), method="GET", body=None, expect="", reject=""):
+    env = dict(
+        os.environ,
+        BENCH_KEYS=",".join(keys),
+        BENCH_PATHS="\n".join(paths),
+        BENCH_METHOD=method,
+        BENCH_BODY=json.dumps(body) if body is not None else "",
+        BENCH_EXPECT=expect,
+        BENCH_REJECT=reject,
+    )
+    argv = [
+        "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
+        "--timeout", "10s", "-s", LUA, base,
+    ]
+    out = subprocess.run(argv, env=env, capture_output=True, text=True)
+    match = re.search(r"^BENCH_RESULT (\{.*\})$", out.stdout, re.M)
+    if out.returncode != 0 or not match:
+        fail(f"wrk for {scenario}: {out.stdout}\n{out.stderr}")
+    result = json.loads(match.group(1))
+    result["scenario"] = scenario
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    problems = result["bad"] + result["socket_errors"]
+    log(
+        f"  {scenario:<22} {result['rps']:>9.0f} req/s  p50 {result['p50_us'] / 1000:.2f} ms  "
+        f"p99 {result['p99_us'] / 1000:.2f} ms  bad {problems}"
+    )
+    if result["requests"] == 0 or problems:
+        fail(f"{scenario}: {problems} bad responses of {result['requests']}: {result['sample']}")
+    return result
+
+
+def warm(url, key=None, body=None, method="GET", count=20):
+    for _ in range(count):
+        status, payload = http(method, url, key, body)
+        if status != 200:
+            fail(f"warm-up {method} {url}: {status} {payload}")
+    return payload
+
+
+def statement_counts(base, key):
+    """Statements one nested query runs, for first = 1, 25, 100 (after the key's first use).
+    Counted on leads won over a month ago, which all have calls and payments: a page whose
+    leads have no payments rightly skips the product look-up, which is data, not page size."""
+    month_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    query = NESTED.replace(
+        "leads(first: $first)",
+        f'leads(first: $first, filter: {{status: WON, createdBefore: "{month_ago}"}})')
+    warm(f"{base}/graphql", key, {"query": query, "variables": {"first": 1}}, "POST", 1)
+    time.sleep(1.5)  # the key's first-use write happens in the background
+    counts = {}
+    for first in (1, 25, 100):
+        seen = []
+        for _ in range(2):
+            before = http("GET", f"{base}/bench/statements")[1]["statements"]
+            status, payload = http(
+                "POST", f"{base}/graphql", key, {"query": query, "variables": {"first": first}}
+            )
+            after = http("GET", f"{base}/bench/statements")[1]["statements"]
+            if status != 200 or payload.get("errors"):
+                fail(f"nested query first={first}: {status} {payload}")
+            if len(payload["data"]["leads"]["edges"]) != first:
+                fail(f"nested query first={first} returned the wrong number of leads")
+            seen.append(after - before)
+        counts[first] = min(seen)
+    return counts
+
+
+def deep_cursor(base, key, leads, depth):
+    """A cursor about `depth` rows into the list, made through the API: leads are spread
+    evenly over 90 days, so the `created_before` instant that far back names it."""
+    status, page = http("GET", f"{base}/v1/leads?limit=1", key)
+    if status != 200:
+        fail(f"first page: {status} {page}")
+    newest = dt.datetime.fromisoformat(page["data"][0]["created_at"].replace("Z", "+00:00"))
+    before = newest - dt.timedelta(days=90) * (depth / leads)
+    stamp = before.strftime("%Y-%m-%dT%H:%M:%SZ")
+    status, page = http("GET", f"{base}/v1/leads?limit=1&created_before={stamp}", key)
+    if status != 200 or not page["pagination"]["next_cursor"]:
+        fail(f"deep page: {status} {page}")
+    cursor = page["pagination"]["next_cursor"]
+    status, counted = http("GET", f"{base}/bench/depth?after={cursor}")
+    return cursor, counted["rows_before"] if status == 200 else None
+
+
+def bench_dataset(args, dataset, log_dir):
+    dataset.prepare()
+    keys = dataset.keys(KEYS + 1)
+    count_key, keys = keys[0], keys[1:]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(
+        os.environ,
+        DATABASE_URL=dataset.url,
+        AURA_BIND=f"127.0.0.1:{port}",
+        AURA_BENCH_ROUTES="true",
+        # No webhook dispatcher: its polling would show in the statement counts. The
+        # server key is required on PostgreSQL; this one seals nothing that lasts.
+        AURA_WEBHOOK_DISPATCHER="false",
+        AURA_WEBHOOK_SECRET_KEY=base64.b64encode(os.urandom(32)).decode(),
+        AURA_RATE_LIMIT_PER_KEY=BIG_LIMIT,
+        AURA_RATE_LIMIT_PER_ORG=BIG_LIMIT,
+        AURA_RATE_LIMIT_PER_IP=BIG_LIMIT,
+        AURA_LOG="warn",
+    )
+    env.pop("REDIS_URL", None)
+    label = f"{dataset.backend} {dataset.leads:,}"
+    server = Server([args.binary, "serve"], env, f"aura-{dataset.backend}-{dataset.leads}", log_dir)
+    results, extra = [], {"label": label, "seed_seconds": dataset.seed_seconds}
+    peer = None
+    try:
+        server.wait_ready(f"{base}/health")
+        key = keys[0]
+        first_page = warm(f"{base}/v1/leads?limit=25", key, count=3)
+        ids = [lead["id"] for lead in first_page["data"]]
+        depth_target = min(900_000, int(dataset.leads * 0.9))
+        cursor, depth = deep_cursor(base, key, dataset.leads, depth_target)
+        extra["deep_rows"] = depth
+        log(f"{label}: deep cursor {depth:,} rows in (target {depth_target:,})")
+        nested = {"query": NESTED, "variables": {"first": 25}}
+        for url, body, method in [
+            (f"{base}/bench/noop", None, "GET"),
+            (f"{base}/bench/leads", None, "GET"),
+            (f"{base}/bench/leads?after={cursor}", None, "GET"),
+            (f"{base}/v1/leads?limit=25&cursor={cursor}", None, "GET"),
+            (f"{base}/v1/leads/{ids[0]}", None, "GET"),
+            (f"{base}/graphql", nested, "POST"),
+        ]:
+            warm(url, key, body, method, 10)
+        extra["statements"] = statement_counts(base, count_key)
+        log(f"{label}: statements per nested query {extra['statements']}")
+
+        results.append(run_wrk(args, base, "http floor", ["/bench/noop"], expect='"success":true'))
+        results.append(run_wrk(args, base, "db floor", ["/bench/leads"], expect='"lead_'))
+        results.append(run_wrk(
+            args, base, "db floor deep", [f"/bench/leads?after={cursor}"], expect='"lead_'))
+        results.append(run_wrk(
+            args, base, "rest list", ["/v1/leads?limit=25"], keys, expect='"lead_'))
+        results.append(run_wrk(
+            args, base, "rest deep", [f"/v1/leads?limit=25&cursor={cursor}"], keys,
+            expect='"lead_'))
+        results.append(run_wrk(
+            args, base, "rest get", [f"/v1/leads/{i}" for i in ids], keys, expect='"lead_'))
+        results.append(run_wrk(
+            args, base, "graphql nested", ["/graphql"], keys, "POST", nested,
+            expect='"closer":{"id":"tm_', reject='"errors"'))
+        extra["rss_mb"] = server.peak_rss_mb()
+
+        if dataset.backend == "postgres" and not args.no_peer:
+            peer = start_postgraphile(args, dataset, log_dir)
+            org = dataset.psql("SELECT id FROM organizations WHERE slug = 'demo'", dataset.db_name)
+            peer_body = {"query": PEER_NESTED, "variables": {"org": org}}
+            payload = warm(f"{peer[1]}/graphql", None, peer_body, "POST", 10)
+            if payload.get("errors") or len(payload["data"]["allLeads"]["nodes"]) != 25:
+                fail(f"postgraphile answered {str(payload)[:500]}")
+            results.append(run_wrk(
+                args, peer[1], "postgraphile nested", ["/graphql"], (), "POST", peer_body,
+                expect='"teamMemberByCloserId":{"id":', reject='"errors"'))
+            extra["peer_rss_mb"] = peer[0].peak_rss_mb()
+    finally:
+        server.stop()
+        if peer:
+            peer[0].stop()
+    return results, extra
+
+
+def start_postgraphile(args, dataset, log_dir):
+    cli = ensure_postgraphile(args.tools_dir)
+    port = free_port()
+    argv = [
+        cli, "--connection", dataset.url, "--schema", "public", "--host", "127.0.0.1",
+        "--port", str(port), "--disable-query-log", "--disable-graphiql",
+        "--max-pool-size", "20",
+    ]
+    server = Server(argv, dict(os.environ, NODE_ENV="production"), f"postgraphile-{dataset.leads}",
+                    log_dir)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            fail(f"postgraphile exited; see {server.log_path}")
+        try:
+            status, _ = http("POST", f"{base}/graphql", body={"query": "{ __typename }"}, timeout=2)
+            if status == 200:
+                return server, base
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(0.5)
+    fail("postgraphile did not start")
+
+
+def ms(us):
+    return f"{us / 1000:.2f}"
+
+
+def report(args, runs, total_seconds):
+    lines = []
+    lines.append(
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s per scenario; "
+        f"binary {os.path.relpath(args.binary, ROOT)}; {total_seconds:.0f} s in all"
+    )
+    lines.append("")
+    lines.append("| dataset | scenario | req/s | p50 ms | p99 ms | vs db floor |")
+    lines.append("| --- | --- | ---: | ---: | ---: | ---: |")
+    goals = []
+    for results, extra in runs:
+        by = {r["scenario"]: r for r in results}
+        floor = by["db floor"]["rps"]
+        for r in results:
+            lines.append(
+                f"| {extra['label']} | {r['scenario']} | {r['rps']:,.0f} | {ms(r['p50_us'])} | "
+                f"{ms(r['p99_us'])} | {r['rps'] / floor:.0%} |"
+            )
+        rest = by["rest list"]["rps"] / floor
+        nested = by["graphql nested"]["rps"] / floor
+        deep = by["rest deep"]["p50_us"] / max(by["rest list"]["p50_us"], 1)
+        counts = extra["statements"]
+        goals.append((extra["label"], "REST list >= 60% of db floor", f"{rest:.0%}", rest >= 0.6))
+        goals.append((extra["label"], "GraphQL nested >= 50% of db floor", f"{nested:.0%}",
+                      nested >= 0.5))
+        goals.append((extra["label"], "deep page p50 <= 1.2x first page",
+                      f"{deep:.2f}x ({extra.get('deep_rows') or 0:,} rows in)", deep <= 1.2))
+        goals.append((extra["label"], "statements constant for first 1/25/100",
+                      "/".join(str(counts[k]) for k in (1, 25, 100)),
+                      len(set(counts.values())) == 1))
+        if "postgraphile nested" in by:
+            peer = by["graphql nested"]["rps"] / by["postgraphile nested"]["rps"]
+            goals.append((extra["label"], "nested >= PostGraphile's throughput",
+                          f"{peer:.2f}x", peer >= 1.0))
+        rss = extra.get("rss_mb")
+        goals.append((extra["label"], "RSS under load < 150 MB",
+                      f"{rss:.0f} MB" if rss else "n/a", bool(rss) and rss < 150))
+    lines.append("")
+    lines.append("| dataset | goal | measured | met |")
+    lines.append("| --- | --- | --- | --- |")
+    for label, goal, measured, met in goals:
+        lines.append(f"| {label} | {goal} | {measured} | {'yes' if met else '**no**'} |")
+    seeds = [(e["label"], e["seed_seconds"]) for _, e in runs if e["seed_seconds"] is not None]
+    if seeds:
+        lines.append("")
+        lines.append("Seeding (`aura demo --leads N`): " + ", ".join(
+            f"{label} in {secs:.1f} s" for label, secs in seeds))
+    peers = [(e["label"], e["peer_rss_mb"]) for _, e in runs if e.get("peer_rss_mb")]
+    if peers:
+        lines.append("PostGraphile peak RSS: " + ", ".join(
+            f"{label} {mb:.0f} MB" for label, mb in peers))
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "aura"))
+    parser.add_argument("--pg-url", default=os.environ.get(
+        "BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"),
+        help="server URL without a database; the runner creates aura_bench_<leads>")
+    parser.add_argument("--data-dir", default=os.path.join(ROOT, "bench", "data"))
+    parser.add_argument("--tools-dir", default=os.path.join(
+        os.path.expanduser("~"), ".cache", "aura-bench"))
+    parser.add_argument("--reseed", action="store_true", help="seed even when already seeded")
+    parser.add_argument("--no-peer", action="store_true", help="skip PostGraphile")
+    parser.add_argument("--out", help="also write the report to this file")
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI smoke test: sqlite, 2,000 leads, 2 s per scenario, fresh data")
+    args = parser.parse_args()
+    temp = None
+    if args.smoke:
+        temp = tempfile.mkdtemp(prefix="aura-bench-")
+        args.backends, args.sizes, args.duration = "sqlite", "2000", 2
+        args.connections, args.data_dir, args.no_peer = 8, temp, True
+    args.binary = os.path.abspath(args.binary)
+    if not os.path.exists(args.binary):
+        fail(f"{args.binary} does not exist: build it first (cargo build --release)")
+    ensure_wrk()
+    log_dir = tempfile.mkdtemp(prefix="aura-bench-logs-")
+    log(f"server logs in {log_dir}")
+    started = time.monotonic()
+    runs = []
+    for backend in args.backends.split(","):
+        for size in (int(s) for s in args.sizes.split(",")):
+            runs.append(bench_dataset(args, Dataset(args, backend, size), log_dir))
+    text = report(args, runs, time.monotonic() - started)
+    print(text)
+    for _, extra in runs:
+        if len(set(extra["statements"].values())) != 1:
+            fail(f"{extra['label']}: the nested query's statement count grows with `first`: "
+                 f"{extra['statements']}")
+    if args.out:
+        with open(args.out, "w") as out:
+            out.write(text + "\n")
+    if temp:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+//! Bench-only routes, mounted under `/bench` when `AURA_BENCH_ROUTES=true` (off by default,
+//! never in the OpenAPI document). They give `bench/run.py` its floors, measured through
+//! the same binary, middleware stack and connection pool as the API:
+//!
+//! - `GET /bench/noop`: the HTTP floor, a route doing no work.
+//! - `GET /bench/leads[?after=<cursor>]`: the database floor, the keyset page of 25 leads
+//!   `GET /v1/leads` serves, fetched with one hand-written statement and serialized to the
+//!   same JSON, with no GraphQL, no authentication and no rate limiter. It serves the demo
+//!   organization (`aura demo`), whose id is looked up once and kept for the process's life.
+//! - `GET /bench/depth?after=<cursor>`: how many of the demo organization's leads come
+//!   before a cursor's row (newer, in list order), so the runner can check how deep its
+//!   deep page is.
+//! - `GET /bench/statements`: how many SQL statements the process has run, so the runner
+//!   can count the statements of one request.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use poem::http::StatusCode;
+use poem::web::{Data, Json, Query};
+use poem::{IntoResponse, Response, Route, get, handler};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement, Value};
+use serde::Deserialize;
+use serde_json::{Map, json};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use crate::graphql::pagination::{Cursor, DEFAULT_PAGE_SIZE};
+use crate::ids::{self, IdKind};
+use crate::state::AppState;
+
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+static DEMO_ORG: OnceCell<Option<Uuid>> = OnceCell::const_new();
+
+/// Counts every statement `db` runs from now on (read by `GET /bench/statements`).
+pub fn count_statements(db: &mut DatabaseConnection) {
+    db.set_metric_callback(|_| {
+        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+    });
+}
+
+pub fn routes() -> Route {
+    Route::new()
+        .at("/noop", get(noop))
+        .at("/leads", get(db_floor))
+        .at("/statements", get(statements))
+        .at("/depth", get(depth))
+}
+
+#[handler]
+fn noop() -> Json<serde_json::Value> {
+    Json(json!({"success": true}))
+}
+
+#[handler]
+fn statements() -> Json<serde_json::Value> {
+    Json(json!({"statements": STATEMENTS.load(Ordering::Relaxed)}))
+}
+
+#[derive(Deserialize)]
+struct FloorParams {
+    after: Option<String>,
+}
+
+const LEAD_COLUMNS: &str = "id, name, email, phone, source, status, assigned_team_member_id, \
+     utm_source, utm_medium, utm_campaign, utm_term, utm_content, custom_fields, \
+     created_at, updated_at";
+
+#[handler]
+async fn db_floor(state: Data<&AppState>, Query(params): Query<FloorParams>) -> Response {
+    match floor_page(&state.db, params.after.as_deref()).await {
+        Ok(body) => Json(body).into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "bench db floor failed");
+            Json(json!({"success": false, "error": err, "code": "INTERNAL_ERROR"}))
+                .with_status(StatusCode::INTERNAL_SERVER_ERROR)
+                .into_response()
+        }
+    }
+}
+
+async fn demo_org(db: &DatabaseConnection) -> Result<Uuid, String> {
+    let org = DEMO_ORG
+        .get_or_try_init(|| async {
+            crate::orgs::find_by_slug(db, crate::demo::DEMO_SLUG)
+                .await
+                .map(|org| org.map(|o| o.id))
+                .map_err(|e| e.to_string())
+        })
+        .await?;
+    org.ok_or_else(|| "no demo organization: run `aura demo` first".to_owned())
+}
+
+async fn floor_page(
+    db: &DatabaseConnection,
+    after: Option<&str>,
+) -> Result<serde_json::Value, String> {
+    let org = demo_org(db).await?;
+    let backend = db.get_database_backend();
+    let limit = DEFAULT_PAGE_SIZE as u64;
+    let (sql, values): (String, Vec<Value>) = match after {
+        None => (
+            format!(
+                "SELECT {LEAD_COLUMNS} FROM leads WHERE organization_id = {p1} \
+                 ORDER BY created_at DESC, id DESC LIMIT {}",
+                limit + 1,
+                p1 = placeholder(backend, 1)
+            ),
+            vec![org.into()],
+        ),
+        Some(text) => {
+            let cursor = Cursor::decode(text).ok_or("`after` is not a cursor")?;
+            (
+                format!(
+                    "SELECT {LEAD_COLUMNS} FROM leads WHERE organization_id = {p1} \
+                     AND (created_at, id) < ({p2}, {p3}) \
+                     ORDER BY created_at DESC, id DESC LIMIT {}",
+                    limit + 1,
+                    p1 = placeholder(backend, 1),
+                    p2 = placeholder(backend, 2),
+                    p3 = placeholder(backend, 3)
+                ),
+                vec![org.into(), cursor.created_at.into(), cursor.id.into()],
+            )
+        }
+    };
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await
+        .map_err(|e| e.to_string())?;
+    let has_more = rows.len() as u64 > limit;
+    let mut data = Vec::with_capacity(limit as usize);
+    let mut next_cursor = None;
+    for row in rows.iter().take(limit as usize) {
+        let (object, cursor) = lead_json(row).map_err(|e| e.to_string())?;
+        next_cursor = Some(cursor.encode());
+        data.push(object);
+    }
+    Ok(json!({
+        "success": true,
+        "data": data,
+        "pagination": {
+            "limit": limit,
+            "has_more": has_more,
+            "next_cursor": if has_more { next_cursor } else { None },
+        }
+    }))
+}
+
+#[handler]
+async fn depth(state: Data<&AppState>, Query(params): Query<FloorParams>) -> Response {
+    let counted = async {
+        let org = demo_org(&state.db).await?;
+        let cursor = params
+            .after
+            .as_deref()
+            .and_then(Cursor::decode)
+            .ok_or("`after` is not a cursor")?;
+        let backend = state.db.get_database_backend();
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM leads WHERE organization_id = {} \
+             AND (created_at, id) > ({}, {})",
+            placeholder(backend, 1),
+            placeholder(backend, 2),
+            placeholder(backend, 3)
+        );
+        let values: Vec<Value> = vec![org.into(), cursor.created_at.into(), cursor.id.into()];
+        let row = state
+            .db
+            .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("no count")?;
+        row.try_get::<i64>("", "n").map_err(|e| e.to_string())
+    };
+    match counted.await {
+        Ok(n) => Json(json!({"rows_before": n})).into_response(),
+        Err(err) => Json(json!({"success": false, "error": err}))
+            .with_status(StatusCode::BAD_REQUEST)
+            .into_response(),
+    }
+}
+
+fn placeholder(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
+/// A lead row as the REST lead object (`GET /v1/leads`), and its cursor.
+fn lead_json(row: &QueryResult) -> Result<(serde_json::Value, Cursor), sea_orm::DbErr> {
+    let id: Uuid = row.try_get("", "id")?;
+    let created_at: DateTime<Utc> = row.try_get("", "created_at")?;
+    let updated_at: DateTime<Utc> = row.try_get("", "updated_at")?;
+    let assigned: Option<Uuid> = row.try_get("", "assigned_team_member_id")?;
+    let text = |col: &str| row.try_get::<Option<String>>("", col);
+    let mut utm = Map::new();
+    for (key, col) in [
+        ("source", "utm_source"),
+        ("medium", "utm_medium"),
+        ("campaign", "utm_campaign"),
+        ("term", "utm_term"),
+        ("content", "utm_content"),
+    ] {
+        utm.insert(key.to_owned(), json!(text(col)?));
+    }
+    let status: String = row.try_get("", "status")?;
+    let custom_fields: serde_json::Value = row.try_get("", "custom_fields")?;
+    let object = json!({
+        "id": ids::encode(IdKind::Lead, id),
+        "name": row.try_get::<String>("", "name")?,
+        "email": text("email")?,
+        "phone": text("phone")?,
+        "source": text("source")?,
+        "status": status,
+        "assigned_team_member_id": assigned.map(|tm| ids::encode(IdKind::TeamMember, tm)),
+        "utm": utm,
+        "custom_fields": custom_fields,
+        "created_at": crate::time::format_rfc3339(created_at),
+        "updated_at": crate::time::format_rfc3339(updated_at),
+    });
+    Ok((object, Cursor { created_at, id }))
+}
