@@ -128,6 +128,7 @@ fn decorate(spec: &mut Value) {
     }
 
     mark_optional_fields_nullable(spec);
+    publish_cursor_pattern(spec);
 
     let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
@@ -192,6 +193,31 @@ fn decorate(spec: &mut Value) {
                             }),
                         );
                     }
+                }
+            }
+        }
+    }
+}
+
+/// Cursors are checked where they are decoded (`PageArgs::parse`, a 400 naming
+/// `cursor`), not by poem-openapi's pattern validator, which compiles its regex on every
+/// request that carries one; the pattern is still published here for clients and tools.
+fn publish_cursor_pattern(spec: &mut Value) {
+    let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for ops in paths.values_mut() {
+        let Some(ops) = ops.as_object_mut() else {
+            continue;
+        };
+        for op in ops.values_mut() {
+            let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for param in params {
+                if param["name"] == "cursor" && param["in"] == "query" {
+                    param["schema"]["pattern"] =
+                        Value::String(crate::graphql::pagination::CURSOR_PATTERN.to_owned());
                 }
             }
         }

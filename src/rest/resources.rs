@@ -136,7 +136,6 @@ impl ResourcesApi {
         )]
         limit: Query<i32>,
         /// `pagination.next_cursor` of the previous page.
-        #[oai(validator(pattern = "^[0-9a-f]{48}$"))]
         cursor: Query<Option<String>>,
         /// Only leads created strictly after this instant (RFC 3339).
         created_after: Query<Option<DateTime<Utc>>>,
@@ -208,7 +207,6 @@ impl ResourcesApi {
         )]
         limit: Query<i32>,
         /// `pagination.next_cursor` of the previous page.
-        #[oai(validator(pattern = "^[0-9a-f]{48}$"))]
         cursor: Query<Option<String>>,
         /// Only calls created strictly after this instant (RFC 3339).
         created_after: Query<Option<DateTime<Utc>>>,
@@ -287,7 +285,6 @@ impl ResourcesApi {
         )]
         limit: Query<i32>,
         /// `pagination.next_cursor` of the previous page.
-        #[oai(validator(pattern = "^[0-9a-f]{48}$"))]
         cursor: Query<Option<String>>,
         /// Only members created strictly after this instant (RFC 3339).
         created_after: Query<Option<DateTime<Utc>>>,
@@ -400,7 +397,6 @@ impl ResourcesApi {
         )]
         limit: Query<i32>,
         /// `pagination.next_cursor` of the previous page.
-        #[oai(validator(pattern = "^[0-9a-f]{48}$"))]
         cursor: Query<Option<String>>,
         /// Only links created strictly after this instant (RFC 3339).
         created_after: Query<Option<DateTime<Utc>>>,
@@ -471,7 +467,6 @@ impl ResourcesApi {
         )]
         limit: Query<i32>,
         /// `pagination.next_cursor` of the previous page.
-        #[oai(validator(pattern = "^[0-9a-f]{48}$"))]
         cursor: Query<Option<String>>,
         /// Only products created strictly after this instant (RFC 3339).
         created_after: Query<Option<DateTime<Utc>>>,
@@ -540,7 +535,6 @@ impl ResourcesApi {
         )]
         limit: Query<i32>,
         /// `pagination.next_cursor` of the previous page.
-        #[oai(validator(pattern = "^[0-9a-f]{48}$"))]
         cursor: Query<Option<String>>,
         /// Only payments created strictly after this instant (RFC 3339).
         created_after: Query<Option<DateTime<Utc>>>,

@@ -72,7 +72,6 @@ impl WebhooksApi {
         )]
         limit: Query<i32>,
         /// `pagination.next_cursor` of the previous page.
-        #[oai(validator(pattern = "^[0-9a-f]{48}$"))]
         cursor: Query<Option<String>>,
         /// Only webhooks created strictly after this instant (RFC 3339).
         created_after: Query<Option<DateTime<Utc>>>,
@@ -310,7 +309,6 @@ impl WebhooksApi {
         )]
         limit: Query<i32>,
         /// `pagination.next_cursor` of the previous page.
-        #[oai(validator(pattern = "^[0-9a-f]{48}$"))]
         cursor: Query<Option<String>>,
         status: Query<Option<DeliveryStatus>>,
     ) -> Result<DeliveryListResponse, ApiError> {
@@ -400,7 +398,6 @@ impl WebhooksApi {
         )]
         limit: Query<i32>,
         /// `pagination.next_cursor` of the previous page.
-        #[oai(validator(pattern = "^[0-9a-f]{48}$"))]
         cursor: Query<Option<String>>,
         /// Only events created strictly after this instant (RFC 3339).
         created_after: Query<Option<DateTime<Utc>>>,
