@@ -10,7 +10,7 @@ use entities::event;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::rest::representation::{Resource, represent};
 
 /// Every event type Aura publishes.
@@ -94,14 +94,27 @@ pub async fn record<C: ConnectionTrait>(
     record_raw(db, organization_id, event_type, data).await
 }
 
-/// Records an event whose data is already its REST representation.
+/// Records an event whose data is already its REST representation, and queues its
+/// webhook deliveries.
 pub async fn record_raw<C: ConnectionTrait>(
     db: &C,
     organization_id: Uuid,
     event_type: EventType,
     data: serde_json::Value,
 ) -> AppResult<event::Model> {
-    let event = event::ActiveModel {
+    let event = insert(db, organization_id, event_type, data).await?;
+    crate::webhooks::fanout::enqueue(db, &event).await?;
+    Ok(event)
+}
+
+/// Writes the event row alone, without fan-out (a test event goes to one webhook only).
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    organization_id: Uuid,
+    event_type: EventType,
+    data: serde_json::Value,
+) -> AppResult<event::Model> {
+    Ok(event::ActiveModel {
         id: Set(crate::ids::new_uuid()),
         organization_id: Set(organization_id),
         event_type: Set(event_type.as_str().to_owned()),
@@ -109,10 +122,7 @@ pub async fn record_raw<C: ConnectionTrait>(
         created_at: Set(crate::time::now()),
     }
     .insert(db)
-    .await
-    .map_err(AppError::from)?;
-    crate::webhooks::fanout::enqueue(db, &event).await?;
-    Ok(event)
+    .await?)
 }
 
 /// Events are kept this long; older ones (and their webhook deliveries) are purged.

@@ -69,9 +69,10 @@ impl<E: Endpoint> Endpoint for IdempotencyEndpoint<E> {
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
         // Only for operations that exist: a POST to a GET-only path is a 405, whatever
         // its headers say.
-        let known = super::allowed_methods(req.original_uri().path());
-        let applies = (req.method() == Method::POST || req.method() == Method::PATCH)
-            && (known.is_empty() || known.iter().any(|m| m == req.method().as_str()));
+        let applies = (req.method() == Method::POST || req.method() == Method::PATCH) && {
+            let known = super::allowed_methods(req.original_uri().path());
+            known.is_empty() || known.iter().any(|m| m == req.method().as_str())
+        };
         let key = req.headers().get(HEADER).cloned();
         let (Some(key), true) = (key, applies) else {
             return Ok(self.inner.call(req).await?.into_response());

@@ -147,7 +147,7 @@ impl Dispatcher {
     ) -> AppResult<Vec<webhook_delivery::Model>> {
         use webhook_delivery::Column as D;
         let now = self.hooks.clock.now();
-        let lease_until = now + lease(&self.hooks);
+        let lease_until = now + self.hooks.lease();
         let enabled = Query::select()
             .column(webhook_subscription::Column::Id)
             .from(webhook_subscription::Entity)
@@ -306,11 +306,6 @@ impl Dispatcher {
         txn.commit().await?;
         Ok(Some(Recorded { attempt, delivery }))
     }
-}
-
-/// The lease as a chrono duration.
-fn lease(hooks: &Webhooks) -> chrono::Duration {
-    chrono::Duration::from_std(hooks.config.lease).unwrap_or(chrono::Duration::minutes(1))
 }
 
 /// A success clears the failure streak; a 410, or five days of failures, disables.

@@ -429,10 +429,7 @@ impl WebhookMutation {
         let (state, org) = writer(ctx)?;
         let recorded = service::send_test(&state.db, &state.webhooks, org, id.as_str()).await?;
         Ok(WebhookTestResult {
-            succeeded: recorded
-                .attempt
-                .status_code
-                .is_some_and(|s| (200..300).contains(&s)),
+            succeeded: super::is_success(recorded.attempt.status_code),
             attempt: DeliveryAttempt(recorded.attempt),
             delivery: Delivery(recorded.delivery),
         })

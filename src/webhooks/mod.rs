@@ -23,6 +23,11 @@ use schedule::{Jitter, SharedClock, SystemClock};
 use secret::SecretBox;
 use sender::Sender;
 
+/// Whether a response status counts as delivered: any 2xx.
+pub fn is_success(status: Option<i32>) -> bool {
+    status.is_some_and(|s| (200..300).contains(&s))
+}
+
 /// How webhooks are sent. Defaults follow the contract (15 s timeout, no private targets).
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
@@ -74,6 +79,11 @@ pub struct Webhooks {
 }
 
 impl Webhooks {
+    /// How long a claimed delivery is held, as a chrono duration.
+    pub fn lease(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::minutes(1))
+    }
+
     pub fn new(config: WebhookConfig) -> Result<Self, String> {
         Self::with_clock(config, Arc::new(SystemClock), schedule::random_jitter())
     }

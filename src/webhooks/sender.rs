@@ -36,7 +36,7 @@ pub struct AttemptOutcome {
 
 impl AttemptOutcome {
     pub fn succeeded(&self) -> bool {
-        self.status_code.is_some_and(|s| (200..300).contains(&s))
+        super::is_success(self.status_code.map(i32::from))
     }
 
     /// 410 Gone: the receiver wants no more deliveries.

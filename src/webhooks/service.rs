@@ -1,8 +1,9 @@
 //! Managing subscriptions: create, update, delete, rotate the secret, send a test event,
 //! re-send a delivery. GraphQL's mutations call these; REST runs those mutations.
 
+use async_graphql::ID;
 use chrono::Duration;
-use entities::{event, webhook_delivery, webhook_subscription};
+use entities::{webhook_delivery, webhook_subscription};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter,
@@ -15,7 +16,7 @@ use super::secret::SigningSecret;
 use super::{Webhooks, target};
 use crate::error::{AppError, AppResult};
 use crate::events::EventType;
-use crate::graphql::mutations::optional_text;
+use crate::graphql::mutations::{optional_text, target};
 use crate::ids::{self, IdKind};
 
 /// How long the previous secret keeps signing after a rotation.
@@ -126,13 +127,7 @@ pub async fn find(
     organization_id: Uuid,
     id: &str,
 ) -> AppResult<webhook_subscription::Model> {
-    let not_found = || AppError::NotFound(format!("webhook `{id}` not found"));
-    let uuid = ids::decode(IdKind::Webhook, id).map_err(|_| not_found())?;
-    webhook_subscription::Entity::find_by_id(uuid)
-        .filter(webhook_subscription::Column::OrganizationId.eq(organization_id))
-        .one(db)
-        .await?
-        .ok_or_else(not_found)
+    target::<webhook_subscription::Entity, _>(db, organization_id, &ID::from(id)).await
 }
 
 #[derive(Default)]
@@ -239,24 +234,21 @@ pub async fn send_test(
     let subscription = find(db, organization_id, id).await?;
     let at = hooks.clock.now();
     let txn = crate::db::begin_write(db).await?;
-    let event = event::ActiveModel {
-        id: Set(crate::ids::new_uuid()),
-        organization_id: Set(organization_id),
-        event_type: Set(EventType::WebhookTest.as_str().to_owned()),
-        data: Set(serde_json::json!({
+    // Recorded without fan-out: only this subscription receives a test event.
+    let event = crate::events::insert(
+        &txn,
+        organization_id,
+        EventType::WebhookTest,
+        serde_json::json!({
             "webhook_id": ids::encode(IdKind::Webhook, subscription.id),
             "message": "This is a test event from Aura. It carries no data.",
-        })),
-        created_at: Set(at),
-    }
-    .insert(&txn)
+        }),
+    )
     .await?;
     let mut delivery = pending_delivery(&event, subscription.id);
     // Held by this request, so no dispatcher picks it up meanwhile.
     delivery.next_attempt_at = Set(None);
-    delivery.lease_until = Set(Some(
-        at + chrono::Duration::from_std(hooks.config.lease).unwrap_or(Duration::minutes(1)),
-    ));
+    delivery.lease_until = Set(Some(at + hooks.lease()));
     let delivery = delivery.insert(&txn).await?;
     txn.commit().await?;
     Dispatcher::new(db.clone(), hooks.clone())
@@ -274,14 +266,13 @@ pub async fn retry_delivery(
     delivery_id: &str,
 ) -> AppResult<webhook_delivery::Model> {
     let subscription = find(db, organization_id, webhook_id).await?;
-    let not_found = || AppError::NotFound(format!("delivery `{delivery_id}` not found"));
-    let uuid = ids::decode(IdKind::Delivery, delivery_id).map_err(|_| not_found())?;
-    let delivery = webhook_delivery::Entity::find_by_id(uuid)
-        .filter(webhook_delivery::Column::SubscriptionId.eq(subscription.id))
-        .filter(webhook_delivery::Column::OrganizationId.eq(organization_id))
-        .one(db)
-        .await?
-        .ok_or_else(not_found)?;
+    let delivery =
+        target::<webhook_delivery::Entity, _>(db, organization_id, &ID::from(delivery_id)).await?;
+    if delivery.subscription_id != subscription.id {
+        return Err(AppError::NotFound(format!(
+            "delivery `{delivery_id}` not found"
+        )));
+    }
     if delivery.status == webhook_delivery::DeliveryStatus::Pending
         && delivery.next_attempt_at.is_none()
     {

@@ -207,7 +207,7 @@ async fn internal_targets_are_refused_with_a_clear_message() {
         &app.db,
         &aura::webhooks::Webhooks::new(aura::webhooks::WebhookConfig {
             allow_private_targets: true,
-            ..app_webhook_config(&app)
+            ..app.webhook_config()
         })
         .unwrap(),
         org.id,
@@ -239,11 +239,6 @@ async fn internal_targets_are_refused_with_a_clear_message() {
         "{error}"
     );
     assert!(receiver.received().is_empty());
-}
-
-/// The app's own webhook config (its secret key), for tests that call the service.
-fn app_webhook_config(app: &TestApp) -> aura::webhooks::WebhookConfig {
-    app.webhook_config()
 }
 
 #[tokio::test]
