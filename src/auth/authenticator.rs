@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use entities::{api_key, organization};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use super::api_key::{KEY_PREFIX, KeyFormatError, hash, verify_format};
 use super::clerk::ClerkVerifier;
@@ -151,13 +152,15 @@ impl Authenticator {
             touched.insert(key_id, now);
         }
         let db = self.db.clone();
+        // One UPDATE, without reading the row back: `ActiveModel::update` would follow it
+        // with a SELECT on SQLite, which has no RETURNING in sea-orm's default build.
         tokio::spawn(async move {
-            let update = api_key::ActiveModel {
-                id: sea_orm::ActiveValue::Unchanged(key_id),
-                last_used_at: Set(Some(at)),
-                ..Default::default()
-            };
-            if let Err(err) = update.update(&db).await {
+            let update = api_key::Entity::update_many()
+                .col_expr(api_key::Column::LastUsedAt, Expr::value(at))
+                .filter(api_key::Column::Id.eq(key_id))
+                .exec(&db)
+                .await;
+            if let Err(err) = update {
                 tracing::warn!(error = %err, "could not record API key use");
             }
         });

@@ -65,11 +65,26 @@ impl TestApp {
                 .await
                 .expect("list keys");
             if keys.iter().any(|k| k.last_used_at.is_some()) {
-                return;
+                return self.await_quiet().await;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         panic!("the key's use was never recorded");
+    }
+
+    /// Waits until no statement has run for a while. A background write is visible to
+    /// other connections a moment before its statement is counted.
+    pub async fn await_quiet(&self) {
+        let mut seen = self.statements();
+        for _ in 0..100 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            let now = self.statements();
+            if now == seen {
+                return;
+            }
+            seen = now;
+        }
+        panic!("statements kept running in the background");
     }
 
     /// The database the app runs on, for tests that open their own connections to it.
