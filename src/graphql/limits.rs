@@ -7,13 +7,11 @@
 //! of objects a response can hold.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
     ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
-use async_graphql::{Name, Positioned, ServerError, ServerResult, Variables};
+use async_graphql::{Name, Positioned, Request, ServerError, ServerResult};
 
 /// Deepest field nesting. GraphiQL's introspection query needs 13.
 pub const MAX_DEPTH: usize = 15;
@@ -35,29 +33,18 @@ pub fn list_cost(first: i32, child_complexity: usize) -> usize {
         .saturating_add(1)
 }
 
-/// Refuses documents with more than [`MAX_ALIASES`] aliases, right after parsing.
-pub struct AliasLimit;
-
-impl ExtensionFactory for AliasLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AliasLimitExtension)
-    }
-}
-
-struct AliasLimitExtension;
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for AliasLimitExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        check_aliases(&document)?;
-        Ok(document)
+/// Refuses `request` if its document uses more than [`MAX_ALIASES`] aliases. The parsed
+/// document stays on the request, so the schema does not parse it again.
+///
+/// This is not an async-graphql extension on purpose: with any extension installed,
+/// async-graphql runs every field of every response through the extension chain (a
+/// registry look-up and a boxed future per field), which cost more than the whole rest
+/// of field resolution (BENCHMARKS.md). A document that does not parse is left for the
+/// schema to refuse with its usual error.
+pub fn check_request(request: &mut Request) -> ServerResult<()> {
+    match request.parsed_query() {
+        Ok(document) => check_aliases(document),
+        Err(_) => Ok(()),
     }
 }
 

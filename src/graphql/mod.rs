@@ -54,8 +54,7 @@ pub fn build_schema(state: Option<AppState>) -> AuraSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(limits::MAX_DEPTH)
         .limit_complexity(limits::MAX_COMPLEXITY)
-        .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
-        .extension(limits::AliasLimit);
+        .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH);
     if let Some(state) = state {
         builder = builder.data(state);
     }
@@ -75,6 +74,9 @@ pub async fn execute(
     principal: Option<Principal>,
     mut request: async_graphql::Request,
 ) -> async_graphql::Response {
+    if let Err(error) = limits::check_request(&mut request) {
+        return async_graphql::Response::from_errors(vec![error]);
+    }
     let queue = BatchQueue::default();
     if let Some(principal) = principal {
         request = request.data(RequestContext {

@@ -190,7 +190,10 @@ fn truncate(mut text: String, max: usize) -> String {
 pub struct CodedExecutor(pub AuraSchema);
 
 impl Executor for CodedExecutor {
-    async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+    async fn execute(&self, mut request: async_graphql::Request) -> async_graphql::Response {
+        if let Err(error) = crate::graphql::limits::check_request(&mut request) {
+            return async_graphql::Response::from_errors(vec![error]);
+        }
         let mut response = self.0.execute(request).await;
         response
             .errors
@@ -204,6 +207,13 @@ impl Executor for CodedExecutor {
         request: async_graphql::Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, async_graphql::Response> {
+        let mut request = request;
+        if let Err(error) = crate::graphql::limits::check_request(&mut request) {
+            return futures_util::stream::once(async move {
+                async_graphql::Response::from_errors(vec![error])
+            })
+            .boxed();
+        }
         Executor::execute_stream(&self.0, request, session_data)
             .map(|mut response| {
                 response

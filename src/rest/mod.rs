@@ -3,6 +3,7 @@
 //! pagination. Also serves the OpenAPI document (`/openapi.json`, `/openapi.yaml`) and a
 //! readable reference (`/docs`).
 
+pub mod body;
 pub mod idempotency;
 pub mod objects;
 mod openapi;

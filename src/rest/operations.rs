@@ -2,6 +2,10 @@
 //! Each selection aliases GraphQL's camelCase fields into the REST objects' snake_case,
 //! so a REST object is exactly the GraphQL object, renamed.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, RwLock};
+
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Request, Variables};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -290,15 +294,46 @@ impl Caller<'_> {
         document: &'static str,
         variables: serde_json::Value,
     ) -> Result<T, AppError> {
-        let request = Request::new(document).variables(Variables::from_json(variables));
+        let data = self.run_value(document, variables).await?;
+        async_graphql::from_value(data)
+            .map_err(|err| AppError::internal(format!("REST mapping of {document:.40}: {err}")))
+    }
+
+    /// Like [`run`](Self::run), but returns the `data` as GraphQL produced it.
+    pub async fn run_value(
+        &self,
+        document: &'static str,
+        variables: serde_json::Value,
+    ) -> Result<async_graphql::Value, AppError> {
+        let mut request = Request::new(document).variables(Variables::from_json(variables));
+        if let Some(parsed) = parsed(document) {
+            request.set_parsed_query(parsed);
+        }
         let response =
             graphql::execute(self.schema, self.state, self.principal.clone(), request).await;
         if let Some(error) = response.errors.first() {
             return Err(rest_error(error));
         }
-        async_graphql::from_value(response.data)
-            .map_err(|err| AppError::internal(format!("REST mapping of {document:.40}: {err}")))
+        Ok(response.data)
     }
+}
+
+/// The parsed form of an operation, parsed once per process: the documents are constants,
+/// and parsing one costs more than copying its tree.
+fn parsed(document: &'static str) -> Option<ExecutableDocument> {
+    static PARSED: LazyLock<RwLock<HashMap<usize, ExecutableDocument>>> =
+        LazyLock::new(Default::default);
+    // Keyed by address: each operation is one `&'static str`.
+    let key = document.as_ptr() as usize;
+    if let Some(doc) = PARSED.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Some(doc.clone());
+    }
+    let doc = async_graphql::parser::parse_query(document).ok()?;
+    PARSED
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, doc.clone());
+    Some(doc)
 }
 
 fn rest_error(error: &async_graphql::ServerError) -> AppError {

@@ -2,18 +2,20 @@
 //! query parameters into variables, runs the resource's GraphQL operation as the caller,
 //! and wraps the result in the REST envelope.
 
+use async_graphql::Value as GraphqlValue;
 use chrono::{DateTime, Utc};
 use poem::Request;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{OpenApi, SecurityScheme, Tags, auth::Bearer};
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
+use super::body::FromGraphql;
 use super::objects::{Billing, CallStatus, LeadStatus, PaymentStatus, TeamRole};
-use super::operations::{self as ops, Caller, ItemResult, PageResult};
+use super::operations::{self as ops, Caller, ItemResult};
 use super::responses::*;
 use crate::auth::Principal;
+use crate::error::AppError;
 use crate::graphql::AuraSchema;
 use crate::state::AppState;
 
@@ -87,26 +89,46 @@ impl Filter {
     }
 }
 
-pub(super) async fn list<T: DeserializeOwned>(
+pub(super) async fn list<T>(
     caller: Caller<'_>,
     document: &'static str,
     variables: Value,
-) -> Result<(Vec<T>, bool, Option<String>), ApiError> {
-    let result: PageResult<T> = caller.run(document, variables).await?;
-    Ok((
-        result.page.nodes,
-        result.page.page_info.has_next_page,
-        result.page.page_info.end_cursor,
-    ))
+) -> Result<(FromGraphql<Vec<T>>, bool, Option<String>), ApiError> {
+    let data = caller.run_value(document, variables).await?;
+    let mut page = member(data, "page")?;
+    let mut page_info = take(&mut page, "pageInfo")?;
+    let nodes = take(&mut page, "nodes")?;
+    let has_more = matches!(
+        take(&mut page_info, "hasNextPage")?,
+        GraphqlValue::Boolean(true)
+    );
+    let next_cursor = match take(&mut page_info, "endCursor")? {
+        GraphqlValue::String(cursor) => Some(cursor),
+        _ => None,
+    };
+    Ok((FromGraphql::new(nodes), has_more, next_cursor))
 }
 
-pub(super) async fn get<T: DeserializeOwned>(
+pub(super) async fn get<T>(
     caller: Caller<'_>,
     document: &'static str,
     id: String,
-) -> Result<T, ApiError> {
-    let result: ItemResult<T> = caller.run(document, json!({ "id": id })).await?;
-    Ok(result.item)
+) -> Result<FromGraphql<T>, ApiError> {
+    let data = caller.run_value(document, json!({ "id": id })).await?;
+    Ok(FromGraphql::new(member(data, "item")?))
+}
+
+/// `value.name`, taken out of an object the operation's selection guarantees.
+fn take(value: &mut GraphqlValue, name: &str) -> Result<GraphqlValue, AppError> {
+    match value {
+        GraphqlValue::Object(fields) => fields.shift_remove(name),
+        _ => None,
+    }
+    .ok_or_else(|| AppError::internal(format!("REST mapping: no `{name}` in the result")))
+}
+
+fn member(mut value: GraphqlValue, name: &str) -> Result<GraphqlValue, AppError> {
+    take(&mut value, name)
 }
 
 pub struct ResourcesApi;
@@ -159,7 +181,7 @@ impl ResourcesApi {
             filter.variables(limit.0, cursor.0),
         )
         .await?;
-        Ok(LeadListResponse::page(data, limit.0, more, next))
+        Ok(LeadListResponse::page(data, limit.0, more, next)?)
     }
 
     /// Get a lead
@@ -181,7 +203,7 @@ impl ResourcesApi {
         id: Path<String>,
     ) -> Result<LeadResponse, ApiError> {
         let lead = get(caller(req, &schema, &state), ops::GET_LEAD, id.0).await?;
-        Ok(LeadResponse::item(lead))
+        Ok(LeadResponse::item(lead)?)
     }
 
     /// List calls
@@ -237,7 +259,7 @@ impl ResourcesApi {
             filter.variables(limit.0, cursor.0),
         )
         .await?;
-        Ok(CallListResponse::page(data, limit.0, more, next))
+        Ok(CallListResponse::page(data, limit.0, more, next)?)
     }
 
     /// Get a call
@@ -259,7 +281,7 @@ impl ResourcesApi {
         id: Path<String>,
     ) -> Result<CallResponse, ApiError> {
         let call = get(caller(req, &schema, &state), ops::GET_CALL, id.0).await?;
-        Ok(CallResponse::item(call))
+        Ok(CallResponse::item(call)?)
     }
 
     /// List team members
@@ -305,7 +327,7 @@ impl ResourcesApi {
             filter.variables(limit.0, cursor.0),
         )
         .await?;
-        Ok(TeamMemberListResponse::page(data, limit.0, more, next))
+        Ok(TeamMemberListResponse::page(data, limit.0, more, next)?)
     }
 
     /// Get a team member
@@ -327,7 +349,7 @@ impl ResourcesApi {
         id: Path<String>,
     ) -> Result<TeamMemberResponse, ApiError> {
         let member = get(caller(req, &schema, &state), ops::GET_TEAM_MEMBER, id.0).await?;
-        Ok(TeamMemberResponse::item(member))
+        Ok(TeamMemberResponse::item(member)?)
     }
 
     /// Get a team member's commissions
@@ -419,7 +441,7 @@ impl ResourcesApi {
             filter.variables(limit.0, cursor.0),
         )
         .await?;
-        Ok(BookingLinkListResponse::page(data, limit.0, more, next))
+        Ok(BookingLinkListResponse::page(data, limit.0, more, next)?)
     }
 
     /// Get a booking link
@@ -441,7 +463,7 @@ impl ResourcesApi {
         id: Path<String>,
     ) -> Result<BookingLinkResponse, ApiError> {
         let link = get(caller(req, &schema, &state), ops::GET_BOOKING_LINK, id.0).await?;
-        Ok(BookingLinkResponse::item(link))
+        Ok(BookingLinkResponse::item(link)?)
     }
 
     /// List products
@@ -487,7 +509,7 @@ impl ResourcesApi {
             filter.variables(limit.0, cursor.0),
         )
         .await?;
-        Ok(ProductListResponse::page(data, limit.0, more, next))
+        Ok(ProductListResponse::page(data, limit.0, more, next)?)
     }
 
     /// Get a product
@@ -509,7 +531,7 @@ impl ResourcesApi {
         id: Path<String>,
     ) -> Result<ProductResponse, ApiError> {
         let product = get(caller(req, &schema, &state), ops::GET_PRODUCT, id.0).await?;
-        Ok(ProductResponse::item(product))
+        Ok(ProductResponse::item(product)?)
     }
 
     /// List payments
@@ -565,7 +587,7 @@ impl ResourcesApi {
             filter.variables(limit.0, cursor.0),
         )
         .await?;
-        Ok(PaymentListResponse::page(data, limit.0, more, next))
+        Ok(PaymentListResponse::page(data, limit.0, more, next)?)
     }
 
     /// Get a payment
@@ -587,6 +609,6 @@ impl ResourcesApi {
         id: Path<String>,
     ) -> Result<PaymentResponse, ApiError> {
         let payment = get(caller(req, &schema, &state), ops::GET_PAYMENT, id.0).await?;
-        Ok(PaymentResponse::item(payment))
+        Ok(PaymentResponse::item(payment)?)
     }
 }

@@ -2,9 +2,10 @@
 //! error body for everything else.
 
 use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
-use poem_openapi::types::Type;
+use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{ApiResponse, Object};
 
+use super::body::{JsonBody, RestData};
 use super::objects::{
     BookingLink, Call, Deleted, Delivery, Event, Lead, Payment, Product, TeamMember, Webhook,
     WebhookTestResult, WebhookWithSecret,
@@ -45,41 +46,36 @@ macro_rules! envelopes {
         pub enum $list_response {
             #[doc = concat!("A page of ", $what, ".")]
             #[oai(status = 200)]
-            Ok(poem_openapi::payload::Json<$list>),
+            Ok(JsonBody<$list>),
         }
 
         #[derive(ApiResponse)]
         pub enum $one_response {
             #[doc = concat!("The ", $what, ".")]
             #[oai(status = 200)]
-            Ok(poem_openapi::payload::Json<$one>),
+            Ok(JsonBody<$one>),
         }
 
         impl $list_response {
             pub fn page(
-                data: Vec<$item>,
+                data: impl RestData<Rest = Vec<$item>>,
                 limit: i32,
                 has_more: bool,
                 next_cursor: Option<String>,
-            ) -> Self {
-                $list_response::Ok(poem_openapi::payload::Json($list {
-                    success: true,
-                    data,
-                    pagination: Pagination {
-                        limit,
-                        has_more,
-                        next_cursor: if has_more { next_cursor } else { None },
-                    },
-                }))
+            ) -> Result<Self, AppError> {
+                let pagination = Pagination {
+                    limit,
+                    has_more,
+                    next_cursor: if has_more { next_cursor } else { None },
+                };
+                let members = [("pagination", pagination.to_json().unwrap_or_default())];
+                Ok($list_response::Ok(JsonBody::envelope(data, &members)?))
             }
         }
 
         impl $one_response {
-            pub fn item(data: $item) -> Self {
-                $one_response::Ok(poem_openapi::payload::Json($one {
-                    success: true,
-                    data,
-                }))
+            pub fn item(data: impl RestData<Rest = $item>) -> Result<Self, AppError> {
+                Ok($one_response::Ok(JsonBody::envelope(data, &[])?))
             }
         }
     };

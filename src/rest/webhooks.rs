@@ -11,6 +11,7 @@ use poem_openapi::types::MaybeUndefined;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::body::Typed;
 use super::objects::{
     CreateWebhookBody, Deleted, Delivery, DeliveryStatus, EventTypeName, UpdateWebhookBody,
     Webhook, WebhookTestResult, WebhookWithSecret,
@@ -89,7 +90,7 @@ impl WebhooksApi {
             filter.variables(limit.0, cursor.0),
         )
         .await?;
-        Ok(WebhookListResponse::page(data, limit.0, more, next))
+        Ok(WebhookListResponse::page(data, limit.0, more, next)?)
     }
 
     /// Create a webhook
@@ -144,7 +145,7 @@ impl WebhooksApi {
         id: Path<String>,
     ) -> Result<WebhookResponse, ApiError> {
         let webhook = get(caller(req, &schema, &state), ops::GET_WEBHOOK, id.0).await?;
-        Ok(WebhookResponse::item(webhook))
+        Ok(WebhookResponse::item(webhook)?)
     }
 
     /// Update a webhook
@@ -193,7 +194,7 @@ impl WebhooksApi {
         let result: ItemResult<Webhook> = caller(req, &schema, &state)
             .run(ops::UPDATE_WEBHOOK, json!({ "id": id.0, "input": input }))
             .await?;
-        Ok(WebhookResponse::item(result.item))
+        Ok(WebhookResponse::item(Typed(result.item))?)
     }
 
     /// Delete a webhook
@@ -329,11 +330,11 @@ impl WebhooksApi {
             .await?;
         let page = result.item.page;
         Ok(DeliveryListResponse::page(
-            page.nodes,
+            Typed(page.nodes),
             limit.0,
             page.page_info.has_next_page,
             page.page_info.end_cursor,
-        ))
+        )?)
     }
 
     /// Re-send a delivery
@@ -416,7 +417,7 @@ impl WebhooksApi {
             filter.variables(limit.0, cursor.0),
         )
         .await?;
-        Ok(EventListResponse::page(data, limit.0, more, next))
+        Ok(EventListResponse::page(data, limit.0, more, next)?)
     }
 
     /// Get an event
@@ -439,6 +440,6 @@ impl WebhooksApi {
         id: Path<String>,
     ) -> Result<EventResponse, ApiError> {
         let event = get(caller(req, &schema, &state), ops::GET_EVENT, id.0).await?;
-        Ok(EventResponse::item(event))
+        Ok(EventResponse::item(event)?)
     }
 }
