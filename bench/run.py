@@ -289,6 +289,18 @@ def run_wrk(args, base, scenario, paths, keys=(), method="GET", body=None, expec
     return result
 
 
+def median_result(results):
+    """One figure per scenario from its rounds: the median of each measure."""
+    def median(key):
+        values = sorted(r[key] for r in results)
+        return values[len(values) // 2]
+    combined = dict(results[0])
+    for key in ("rps", "p50_us", "p99_us"):
+        combined[key] = median(key)
+    combined["requests"] = sum(r["requests"] for r in results)
+    return combined
+
+
 def warm(url, key=None, body=None, method="GET", count=20):
     for _ in range(count):
         status, payload = http(method, url, key, body)
@@ -390,22 +402,19 @@ def bench_dataset(args, dataset, log_dir):
         extra["statements"] = statement_counts(base, count_key)
         log(f"{label}: statements per nested query {extra['statements']}")
 
-        results.append(run_wrk(args, base, "http floor", ["/bench/noop"], expect='"success":true'))
-        results.append(run_wrk(args, base, "db floor", ["/bench/leads"], expect='"lead_'))
-        results.append(run_wrk(
-            args, base, "db floor deep", [f"/bench/leads?after={cursor}"], expect='"lead_'))
-        results.append(run_wrk(
-            args, base, "rest list", ["/v1/leads?limit=25"], keys, expect='"lead_'))
-        results.append(run_wrk(
-            args, base, "rest deep", [f"/v1/leads?limit=25&cursor={cursor}"], keys,
-            expect='"lead_'))
-        results.append(run_wrk(
-            args, base, "rest get", [f"/v1/leads/{i}" for i in ids], keys, expect='"lead_'))
-        results.append(run_wrk(
-            args, base, "graphql nested", ["/graphql"], keys, "POST", nested,
-            expect='"closer":{"id":"tm_', reject='"errors"'))
-        extra["rss_mb"] = server.peak_rss_mb()
-
+        # (scenario, base, paths, keys, method, body, expect, reject)
+        scenarios = [
+            ("http floor", base, ["/bench/noop"], (), "GET", None, '"success":true', ""),
+            ("db floor", base, ["/bench/leads"], (), "GET", None, '"lead_', ""),
+            ("db floor deep", base, [f"/bench/leads?after={cursor}"], (), "GET", None,
+             '"lead_', ""),
+            ("rest list", base, ["/v1/leads?limit=25"], keys, "GET", None, '"lead_', ""),
+            ("rest deep", base, [f"/v1/leads?limit=25&cursor={cursor}"], keys, "GET", None,
+             '"lead_', ""),
+            ("rest get", base, [f"/v1/leads/{i}" for i in ids], keys, "GET", None, '"lead_', ""),
+            ("graphql nested", base, ["/graphql"], keys, "POST", nested,
+             '"closer":{"id":"tm_', '"errors"'),
+        ]
         if dataset.backend == "postgres" and not args.no_peer:
             peer = start_postgraphile(args, dataset, log_dir)
             org = dataset.psql("SELECT id FROM organizations WHERE slug = 'demo'", dataset.db_name)
@@ -413,9 +422,20 @@ def bench_dataset(args, dataset, log_dir):
             payload = warm(f"{peer[1]}/graphql", None, peer_body, "POST", 10)
             if payload.get("errors") or len(payload["data"]["allLeads"]["nodes"]) != 25:
                 fail(f"postgraphile answered {str(payload)[:500]}")
-            results.append(run_wrk(
-                args, peer[1], "postgraphile nested", ["/graphql"], (), "POST", peer_body,
-                expect='"teamMemberByCloserId":{"id":', reject='"errors"'))
+            scenarios.append(("postgraphile nested", peer[1], ["/graphql"], (), "POST",
+                              peer_body, '"teamMemberByCloserId":{"id":', '"errors"'))
+        # Rounds interleave the scenarios, so a slow minute of this shared machine lands on
+        # every scenario alike instead of on whichever ran then; each figure is the median.
+        runs = {name: [] for name, *_ in scenarios}
+        for round_no in range(args.rounds):
+            if args.rounds > 1:
+                log(f"{label}: round {round_no + 1} of {args.rounds}")
+            for name, url, paths, scenario_keys, method, body, expect, reject in scenarios:
+                runs[name].append(run_wrk(
+                    args, url, name, paths, scenario_keys, method, body, expect, reject))
+        results = [median_result(runs[name]) for name, *_ in scenarios]
+        extra["rss_mb"] = server.peak_rss_mb()
+        if peer:
             extra["peer_rss_mb"] = peer[0].peak_rss_mb()
     finally:
         server.stop()
@@ -456,7 +476,8 @@ def ms(us):
 def report(args, runs, total_seconds):
     lines = []
     lines.append(
-        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s per scenario; "
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s per scenario and round, "
+        f"median of {args.rounds} interleaved round(s); "
         f"binary {os.path.relpath(args.binary, ROOT)}; {total_seconds:.0f} s in all"
     )
     lines.append("")
@@ -512,6 +533,8 @@ def main():
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of every scenario, interleaved; figures are medians")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "aura"))
@@ -530,7 +553,7 @@ def main():
     temp = None
     if args.smoke:
         temp = tempfile.mkdtemp(prefix="aura-bench-")
-        args.backends, args.sizes, args.duration = "sqlite", "2000", 2
+        args.backends, args.sizes, args.duration, args.rounds = "sqlite", "2000", 2, 1
         args.connections, args.data_dir, args.no_peer = 8, temp, True
     args.binary = os.path.abspath(args.binary)
     if not os.path.exists(args.binary):

@@ -34,7 +34,8 @@ pub fn list_cost(first: i32, child_complexity: usize) -> usize {
 }
 
 /// Refuses `request` if its document uses more than [`MAX_ALIASES`] aliases. The parsed
-/// document stays on the request, so the schema does not parse it again.
+/// document (from [`super::documents`]) goes on the request, so the schema does not parse
+/// it again.
 ///
 /// This is not an async-graphql extension on purpose: with any extension installed,
 /// async-graphql runs every field of every response through the extension chain (a
@@ -42,10 +43,12 @@ pub fn list_cost(first: i32, child_complexity: usize) -> usize {
 /// of field resolution (BENCHMARKS.md). A document that does not parse is left for the
 /// schema to refuse with its usual error.
 pub fn check_request(request: &mut Request) -> ServerResult<()> {
-    match request.parsed_query() {
-        Ok(document) => check_aliases(document),
-        Err(_) => Ok(()),
-    }
+    let Some(document) = super::documents::parse(&request.query) else {
+        return Ok(());
+    };
+    check_aliases(&document)?;
+    request.set_parsed_query(document);
+    Ok(())
 }
 
 fn check_aliases(document: &ExecutableDocument) -> ServerResult<()> {

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod context;
+pub mod documents;
 pub mod limits;
 pub mod loaders;
 pub mod mutations;

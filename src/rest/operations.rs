@@ -2,10 +2,6 @@
 //! Each selection aliases GraphQL's camelCase fields into the REST objects' snake_case,
 //! so a REST object is exactly the GraphQL object, renamed.
 
-use std::collections::HashMap;
-use std::sync::{LazyLock, RwLock};
-
-use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Request, Variables};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -305,10 +301,7 @@ impl Caller<'_> {
         document: &'static str,
         variables: serde_json::Value,
     ) -> Result<async_graphql::Value, AppError> {
-        let mut request = Request::new(document).variables(Variables::from_json(variables));
-        if let Some(parsed) = parsed(document) {
-            request.set_parsed_query(parsed);
-        }
+        let request = Request::new(document).variables(Variables::from_json(variables));
         let response =
             graphql::execute(self.schema, self.state, self.principal.clone(), request).await;
         if let Some(error) = response.errors.first() {
@@ -316,24 +309,6 @@ impl Caller<'_> {
         }
         Ok(response.data)
     }
-}
-
-/// The parsed form of an operation, parsed once per process: the documents are constants,
-/// and parsing one costs more than copying its tree.
-fn parsed(document: &'static str) -> Option<ExecutableDocument> {
-    static PARSED: LazyLock<RwLock<HashMap<usize, ExecutableDocument>>> =
-        LazyLock::new(Default::default);
-    // Keyed by address: each operation is one `&'static str`.
-    let key = document.as_ptr() as usize;
-    if let Some(doc) = PARSED.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return Some(doc.clone());
-    }
-    let doc = async_graphql::parser::parse_query(document).ok()?;
-    PARSED
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(key, doc.clone());
-    Some(doc)
 }
 
 fn rest_error(error: &async_graphql::ServerError) -> AppError {

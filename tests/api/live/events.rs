@@ -284,6 +284,26 @@ async fn subscriptions_need_scopes_and_valid_arguments() {
         "{message}"
     );
     sub.receive().await.unwrap();
+    // The GraphQL limits hold over the socket too.
+    let aliases: String = (0..31).map(|i| format!("a{i}: __typename ")).collect();
+    sub.subscribe(
+        "aliases",
+        &format!("subscription {{ events {{ id {aliases} }} }}"),
+        json!({}),
+    )
+    .await;
+    let message = sub.receive().await.unwrap();
+    let errors = &message["payload"]["errors"];
+    assert_eq!(
+        code(&json!({ "errors": errors })),
+        "VALIDATION_ERROR",
+        "{message}"
+    );
+    assert!(
+        errors[0]["message"].as_str().unwrap().contains("aliases"),
+        "{message}"
+    );
+    sub.receive().await.unwrap();
 
     // Without `types`: every type the key may read, and only those.
     sub.subscribe("readable", EVENTS, json!({"since": since_now()}))
