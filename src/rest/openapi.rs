@@ -7,6 +7,8 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
 
+use crate::ids::IdKind;
+
 struct Document {
     json: String,
     yaml: String,
@@ -128,7 +130,7 @@ fn decorate(spec: &mut Value) {
     }
 
     mark_optional_fields_nullable(spec);
-    publish_cursor_pattern(spec);
+    publish_checked_patterns(spec);
 
     let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
@@ -199,10 +201,11 @@ fn decorate(spec: &mut Value) {
     }
 }
 
-/// Cursors are checked where they are decoded (`PageArgs::parse`, a 400 naming
-/// `cursor`), not by poem-openapi's pattern validator, which compiles its regex on every
-/// request that carries one; the pattern is still published here for clients and tools.
-fn publish_cursor_pattern(spec: &mut Value) {
+/// Cursors and id filters are checked where they are decoded (`PageArgs::parse`, the
+/// filters' `parse_id`: a 400 naming the parameter), not by poem-openapi's pattern
+/// validator, which compiles its regex on every request that carries one; their patterns
+/// are still published here for clients and tools.
+fn publish_checked_patterns(spec: &mut Value) {
     let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
@@ -215,13 +218,38 @@ fn publish_cursor_pattern(spec: &mut Value) {
                 continue;
             };
             for param in params {
-                if param["name"] == "cursor" && param["in"] == "query" {
-                    param["schema"]["pattern"] =
-                        Value::String(crate::graphql::pagination::CURSOR_PATTERN.to_owned());
+                if param["in"] != "query" {
+                    continue;
                 }
+                let pattern = match param["name"].as_str() {
+                    Some("cursor") => crate::graphql::pagination::CURSOR_PATTERN.to_owned(),
+                    Some(name) => match id_filter_kind(name) {
+                        Some(kind) => id_pattern(kind),
+                        None => continue,
+                    },
+                    None => continue,
+                };
+                param["schema"]["pattern"] = Value::String(pattern);
             }
         }
     }
+}
+
+/// The kind of id a list's filter parameter takes.
+fn id_filter_kind(parameter: &str) -> Option<IdKind> {
+    match parameter {
+        "lead_id" => Some(IdKind::Lead),
+        "team_member_id" | "assigned_team_member_id" | "owner_id" => Some(IdKind::TeamMember),
+        "booking_link_id" => Some(IdKind::BookingLink),
+        "product_id" => Some(IdKind::Product),
+        _ => None,
+    }
+}
+
+/// What `ids::encode` writes for `kind`: the prefix, then 26 Crockford base32 digits of
+/// a 128-bit value.
+fn id_pattern(kind: IdKind) -> String {
+    format!("^{}_[0-7][0-9a-hjkmnp-tv-z]{{25}}$", kind.prefix())
 }
 
 /// Optional fields are sent as `null` (a stable shape for partners), which OpenAPI 3.0

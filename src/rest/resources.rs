@@ -167,7 +167,6 @@ impl ResourcesApi {
         updated_after: Query<Option<DateTime<Utc>>>,
         status: Query<Option<LeadStatus>>,
         /// Only leads assigned to this team member (`tm_…`).
-        #[oai(validator(pattern = "^tm_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
         assigned_team_member_id: Query<Option<String>>,
     ) -> Result<LeadListResponse, ApiError> {
         let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
@@ -238,13 +237,10 @@ impl ResourcesApi {
         updated_after: Query<Option<DateTime<Utc>>>,
         status: Query<Option<CallStatus>>,
         /// Only calls with this lead (`lead_…`).
-        #[oai(validator(pattern = "^lead_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
         lead_id: Query<Option<String>>,
         /// Only calls this team member closes or set (`tm_…`).
-        #[oai(validator(pattern = "^tm_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
         team_member_id: Query<Option<String>>,
         /// Only calls booked through this link (`bl_…`).
-        #[oai(validator(pattern = "^bl_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
         booking_link_id: Query<Option<String>>,
     ) -> Result<CallListResponse, ApiError> {
         let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
@@ -427,7 +423,6 @@ impl ResourcesApi {
         /// Only links changed strictly after this instant (RFC 3339).
         updated_after: Query<Option<DateTime<Utc>>>,
         /// Only links owned by this team member (`tm_…`).
-        #[oai(validator(pattern = "^tm_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
         owner_id: Query<Option<String>>,
         active: Query<Option<bool>>,
     ) -> Result<BookingLinkListResponse, ApiError> {
@@ -566,13 +561,10 @@ impl ResourcesApi {
         updated_after: Query<Option<DateTime<Utc>>>,
         status: Query<Option<PaymentStatus>>,
         /// Only payments by this lead (`lead_…`).
-        #[oai(validator(pattern = "^lead_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
         lead_id: Query<Option<String>>,
         /// Only payments for this product (`prod_…`).
-        #[oai(validator(pattern = "^prod_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
         product_id: Query<Option<String>>,
         /// Only payments this team member closed or set (`tm_…`).
-        #[oai(validator(pattern = "^tm_[0-7][0-9a-hjkmnp-tv-z]{25}$"))]
         team_member_id: Query<Option<String>>,
     ) -> Result<PaymentListResponse, ApiError> {
         let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
