@@ -344,7 +344,7 @@ async fn worker(global: &GlobalArgs, args: &WebhookArgs) -> Result<(), String> {
 }
 
 async fn connect(global: &GlobalArgs) -> Result<DatabaseConnection, String> {
-    let db = crate::db::connect(&global.database_url)
+    let db = crate::db::connect_with(&global.database_url, global.db_max_connections)
         .await
         .map_err(|e| format!("cannot connect to the database: {e}"))?;
     crate::db::migrate(&db)

@@ -20,6 +20,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
+    /// The pool's size; `None` takes `db::connect`'s default for the database.
+    pub database_max_connections: Option<u32>,
     pub bind: SocketAddr,
     /// Clerk sign-in; `None` answers every JWT with 401.
     pub clerk: Option<ClerkConfig>,
@@ -34,6 +36,7 @@ impl Config {
     pub fn ephemeral(database_url: &str) -> Self {
         Config {
             database_url: database_url.to_owned(),
+            database_max_connections: None,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             clerk: None,
             rate_limits: RateLimitConfig::default(),
@@ -48,6 +51,10 @@ pub struct GlobalArgs {
     /// Database URL: `sqlite://path.db?mode=rwc` (embedded) or `postgres://user@host/db`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, value_parser = parse_database_url)]
     pub database_url: String,
+    /// Most connections in the database pool [default: 8 for a SQLite file, 20 for
+    /// PostgreSQL; SQLite in memory always uses one].
+    #[arg(long, env = "AURA_DB_MAX_CONNECTIONS", global = true, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_max_connections: Option<u32>,
     /// Log format: `text` (readable) or `json`.
     #[arg(long, env = "AURA_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: LogFormat,
@@ -128,6 +135,7 @@ impl ServeArgs {
     pub fn config(&self, global: &GlobalArgs) -> Result<Config, String> {
         Ok(Config {
             database_url: global.database_url.clone(),
+            database_max_connections: global.db_max_connections,
             bind: self.bind,
             clerk: self.clerk.config()?,
             rate_limits: self.rate_limits.config()?,

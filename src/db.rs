@@ -10,7 +10,18 @@ use sea_orm::{
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
+/// Connects with the default pool size for the database (see [`connect_with`]).
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, None).await
+}
+
+/// Connects with at most `max_connections` in the pool, or the default: 8 for a SQLite
+/// file (one writer at a time, readers beside it in WAL mode), 20 for PostgreSQL. SQLite in
+/// memory always keeps exactly one connection, whatever is asked.
+pub async fn connect_with(
+    url: &str,
+    max_connections: Option<u32>,
+) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
@@ -35,7 +46,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             }
         });
         if !in_memory {
-            options.max_connections(8);
+            options.max_connections(max_connections.unwrap_or(8));
         }
         // sea-orm keeps one pool hook: everything goes in this one.
         options.map_sqlx_sqlite_pool_opts(move |pool| {
@@ -52,7 +63,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             }
         });
     } else {
-        options.max_connections(20).min_connections(1);
+        options
+            .max_connections(max_connections.unwrap_or(20))
+            .min_connections(1);
     }
     Database::connect(options).await
 }
@@ -137,6 +150,26 @@ mod tests {
         };
         assert_eq!(rc, libsqlite3_sys::SQLITE_OK);
         enabled
+    }
+
+    #[tokio::test]
+    async fn the_pool_takes_the_size_asked_for_except_in_memory() {
+        let size = |db: &DatabaseConnection| {
+            db.get_sqlite_connection_pool()
+                .options()
+                .get_max_connections()
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("pool.db").display());
+        assert_eq!(size(&connect(&url).await.expect("connect")), 8);
+        assert_eq!(
+            size(&connect_with(&url, Some(3)).await.expect("connect")),
+            3
+        );
+        let memory = connect_with("sqlite::memory:", Some(3))
+            .await
+            .expect("connect");
+        assert_eq!(size(&memory), 1);
     }
 
     #[tokio::test]

@@ -39,7 +39,8 @@ pub struct Application {
 impl Application {
     /// Connects, migrates and binds.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let db = crate::db::connect(&config.database_url).await?;
+        let db =
+            crate::db::connect_with(&config.database_url, config.database_max_connections).await?;
         crate::db::migrate(&db).await?;
         Self::build_with_db(config, db).await
     }
