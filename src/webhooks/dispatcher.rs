@@ -8,8 +8,9 @@
 //! attempt checks the attempt count it started from, and attempts are unique per
 //! (delivery, number), so no schedule slot is ever recorded twice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use entities::{event, webhook_attempt, webhook_delivery, webhook_subscription};
@@ -44,6 +45,14 @@ pub struct Dispatcher {
     hooks: Webhooks,
 }
 
+/// A claimed delivery with its subscription and event, as loaded with the claim (`None`
+/// when deleted meanwhile).
+pub struct Claim {
+    pub delivery: webhook_delivery::Model,
+    pub subscription: Option<Arc<webhook_subscription::Model>>,
+    pub event: Option<Arc<event::Model>>,
+}
+
 /// An attempt as recorded, and the delivery after it.
 pub struct Recorded {
     pub attempt: webhook_attempt::Model,
@@ -75,16 +84,17 @@ impl Dispatcher {
                     .filter(|(_, n)| **n >= config.per_subscription)
                     .map(|(id, _)| *id)
                     .collect();
-                match self.claim(free, &saturated).await {
+                match self.claim_loaded(free, &saturated).await {
                     Ok(claimed) => {
-                        for delivery in claimed {
+                        for claim in claimed {
                             *per_subscription
-                                .entry(delivery.subscription_id)
+                                .entry(claim.delivery.subscription_id)
                                 .or_default() += 1;
                             let dispatcher = self.clone();
                             in_flight.spawn(async move {
-                                let subscription = delivery.subscription_id;
-                                if let Err(err) = dispatcher.attempt(delivery, Mode::Scheduled).await
+                                let subscription = claim.delivery.subscription_id;
+                                if let Err(err) =
+                                    dispatcher.attempt_claimed(claim, Mode::Scheduled).await
                                 {
                                     tracing::warn!(error = %err, "a webhook attempt could not be recorded");
                                 }
@@ -121,14 +131,17 @@ impl Dispatcher {
     pub async fn run_due(&self) -> AppResult<usize> {
         let mut attempted = 0;
         loop {
-            let claimed = self.claim(self.hooks.config.concurrency, &[]).await?;
+            let claimed = self
+                .claim_loaded(self.hooks.config.concurrency, &[])
+                .await?;
             if claimed.is_empty() {
                 return Ok(attempted);
             }
             let mut round = JoinSet::new();
-            for delivery in claimed {
+            for claim in claimed {
                 let dispatcher = self.clone();
-                round.spawn(async move { dispatcher.attempt(delivery, Mode::Scheduled).await });
+                round
+                    .spawn(async move { dispatcher.attempt_claimed(claim, Mode::Scheduled).await });
             }
             while let Some(done) = round.join_next().await {
                 if let Ok(Ok(Some(_))) = done {
@@ -180,6 +193,40 @@ impl Dispatcher {
         Ok(claimed)
     }
 
+    /// [`claim`](Self::claim), with each delivery's subscription and event: two more
+    /// statements for the whole claim, not two per delivery.
+    pub async fn claim_loaded(&self, limit: usize, skip: &[Uuid]) -> AppResult<Vec<Claim>> {
+        let claimed = self.claim(limit, skip).await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let subscription_ids: HashSet<Uuid> = claimed.iter().map(|d| d.subscription_id).collect();
+        let event_ids: HashSet<Uuid> = claimed.iter().map(|d| d.event_id).collect();
+        let subscriptions: HashMap<Uuid, Arc<webhook_subscription::Model>> =
+            webhook_subscription::Entity::find()
+                .filter(webhook_subscription::Column::Id.is_in(subscription_ids))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|row| (row.id, Arc::new(row)))
+                .collect();
+        let events: HashMap<Uuid, Arc<event::Model>> = event::Entity::find()
+            .filter(event::Column::Id.is_in(event_ids))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, Arc::new(row)))
+            .collect();
+        Ok(claimed
+            .into_iter()
+            .map(|delivery| Claim {
+                subscription: subscriptions.get(&delivery.subscription_id).cloned(),
+                event: events.get(&delivery.event_id).cloned(),
+                delivery,
+            })
+            .collect())
+    }
+
     /// Makes the next attempt at a delivery this dispatcher holds, and records it. `None`
     /// when there was nothing to send (the subscription was disabled or deleted meanwhile,
     /// or another dispatcher recorded this slot first).
@@ -188,10 +235,30 @@ impl Dispatcher {
         delivery: webhook_delivery::Model,
         mode: Mode,
     ) -> AppResult<Option<Recorded>> {
-        let Some(subscription) = webhook_subscription::Entity::find_by_id(delivery.subscription_id)
+        let subscription = webhook_subscription::Entity::find_by_id(delivery.subscription_id)
             .one(&self.db)
             .await?
-        else {
+            .map(Arc::new);
+        let event = event::Entity::find_by_id(delivery.event_id)
+            .one(&self.db)
+            .await?
+            .map(Arc::new);
+        let claim = Claim {
+            delivery,
+            subscription,
+            event,
+        };
+        self.attempt_claimed(claim, mode).await
+    }
+
+    /// [`attempt`](Self::attempt) for a delivery loaded by [`claim_loaded`](Self::claim_loaded).
+    pub async fn attempt_claimed(&self, claim: Claim, mode: Mode) -> AppResult<Option<Recorded>> {
+        let Claim {
+            delivery,
+            subscription,
+            event,
+        } = claim;
+        let Some(subscription) = subscription else {
             return Ok(None);
         };
         if mode == Mode::Scheduled && !subscription.enabled {
@@ -199,10 +266,7 @@ impl Dispatcher {
             self.release(&delivery).await?;
             return Ok(None);
         }
-        let Some(event) = event::Entity::find_by_id(delivery.event_id)
-            .one(&self.db)
-            .await?
-        else {
+        let Some(event) = event else {
             return Ok(None);
         };
         let now = self.hooks.clock.now();
@@ -240,7 +304,7 @@ impl Dispatcher {
     async fn record(
         &self,
         delivery: webhook_delivery::Model,
-        subscription: webhook_subscription::Model,
+        subscription: Arc<webhook_subscription::Model>,
         outcome: AttemptOutcome,
         mode: Mode,
     ) -> AppResult<Option<Recorded>> {
@@ -301,7 +365,7 @@ impl Dispatcher {
         .insert(&txn)
         .await?;
         if mode == Mode::Scheduled {
-            update_health(&txn, subscription, &outcome, at).await?;
+            update_health(&txn, Arc::unwrap_or_clone(subscription), &outcome, at).await?;
         }
         txn.commit().await?;
         Ok(Some(Recorded { attempt, delivery }))
@@ -316,6 +380,7 @@ async fn update_health<C: sea_orm::ConnectionTrait>(
     at: DateTime<Utc>,
 ) -> AppResult<()> {
     let failing_since = subscription.failing_since;
+    let subscription_id = subscription.id;
     let mut changed = subscription.into_active_model();
     if outcome.succeeded() {
         if failing_since.is_none() {
@@ -340,6 +405,18 @@ async fn update_health<C: sea_orm::ConnectionTrait>(
             changed.enabled = Set(false);
             changed.disabled_reason = Set(Some(reason));
         } else if failing_since.is_some() {
+            return Ok(());
+        } else {
+            // The first failure seen from this snapshot. Another attempt of the same
+            // subscription, in flight at the same time, may have recorded an earlier one:
+            // keep the earliest, or the five days would restart.
+            use webhook_subscription::Column as S;
+            webhook_subscription::Entity::update_many()
+                .col_expr(S::FailingSince, Expr::col(S::FailingSince).if_null(at))
+                .col_expr(S::UpdatedAt, Expr::value(at))
+                .filter(S::Id.eq(subscription_id))
+                .exec(db)
+                .await?;
             return Ok(());
         }
     }

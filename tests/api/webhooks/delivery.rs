@@ -320,3 +320,55 @@ async fn a_failed_delivery_can_be_sent_again() {
         .unwrap();
     assert_eq!(missing.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn a_claim_loads_subscriptions_and_events_in_statements_that_do_not_grow_with_it() {
+    let rig = rig(0.0).await;
+    let mut counts = Vec::new();
+    for batch in [2, 12] {
+        for n in 0..batch {
+            record_event(&rig.app, rig.org.id, n).await;
+        }
+        rig.app.await_quiet().await;
+        let before = rig.app.statements();
+        let claimed = rig.dispatcher.claim_loaded(32, &[]).await.unwrap();
+        counts.push(rig.app.statements() - before);
+        assert_eq!(claimed.len(), batch);
+        for claim in &claimed {
+            let subscription = claim.subscription.as_ref().expect("subscription loaded");
+            let event = claim.event.as_ref().expect("event loaded");
+            assert_eq!(subscription.id, claim.delivery.subscription_id);
+            assert_eq!(event.id, claim.delivery.event_id);
+        }
+    }
+    assert_eq!(counts[0], counts[1], "statements per claim: {counts:?}");
+}
+
+#[tokio::test]
+async fn a_failure_keeps_an_earlier_failing_since_recorded_meanwhile() {
+    let rig = rig(0.0).await;
+    record_event(&rig.app, rig.org.id, 1).await;
+    let claim = rig
+        .dispatcher
+        .claim_loaded(32, &[])
+        .await
+        .unwrap()
+        .pop()
+        .expect("one delivery due");
+    assert_eq!(claim.subscription.as_ref().unwrap().failing_since, None);
+    // Another attempt at this subscription, in flight at the same time, failed first.
+    let earlier = rig.clock.now() - Duration::hours(1);
+    let mut subscription = rig.subscription().await.into_active_model();
+    subscription.failing_since = Set(Some(earlier));
+    subscription.update(&rig.app.db).await.unwrap();
+
+    rig.receiver.answer(503, vec![]);
+    rig.dispatcher
+        .attempt_claimed(claim, aura::webhooks::dispatcher::Mode::Scheduled)
+        .await
+        .unwrap()
+        .expect("attempted");
+    let subscription = rig.subscription().await;
+    assert_eq!(subscription.failing_since, Some(earlier));
+    assert!(subscription.enabled);
+}
