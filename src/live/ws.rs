@@ -204,10 +204,9 @@ impl Executor for CodedExecutor {
 
     fn execute_stream(
         &self,
-        request: async_graphql::Request,
+        mut request: async_graphql::Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, async_graphql::Response> {
-        let mut request = request;
         if let Err(error) = crate::graphql::limits::check_request(&mut request) {
             return futures_util::stream::once(async move {
                 async_graphql::Response::from_errors(vec![error])

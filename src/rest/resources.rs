@@ -94,8 +94,8 @@ pub(super) async fn list<T>(
     document: &'static str,
     variables: Value,
 ) -> Result<(FromGraphql<Vec<T>>, bool, Option<String>), ApiError> {
-    let data = caller.run_value(document, variables).await?;
-    let mut page = member(data, "page")?;
+    let mut data = caller.run_value(document, variables).await?;
+    let mut page = take(&mut data, "page")?;
     let mut page_info = take(&mut page, "pageInfo")?;
     let nodes = take(&mut page, "nodes")?;
     let has_more = matches!(
@@ -114,8 +114,8 @@ pub(super) async fn get<T>(
     document: &'static str,
     id: String,
 ) -> Result<FromGraphql<T>, ApiError> {
-    let data = caller.run_value(document, json!({ "id": id })).await?;
-    Ok(FromGraphql::new(member(data, "item")?))
+    let mut data = caller.run_value(document, json!({ "id": id })).await?;
+    Ok(FromGraphql::new(take(&mut data, "item")?))
 }
 
 /// `value.name`, taken out of an object the operation's selection guarantees.
@@ -125,10 +125,6 @@ fn take(value: &mut GraphqlValue, name: &str) -> Result<GraphqlValue, AppError> 
         _ => None,
     }
     .ok_or_else(|| AppError::internal(format!("REST mapping: no `{name}` in the result")))
-}
-
-fn member(mut value: GraphqlValue, name: &str) -> Result<GraphqlValue, AppError> {
-    take(&mut value, name)
 }
 
 pub struct ResourcesApi;

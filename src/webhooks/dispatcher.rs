@@ -27,6 +27,7 @@ use super::schedule::{DISABLE_AFTER, next_delay};
 use super::secret::SigningSecret;
 use super::sender::{AttemptOutcome, Message};
 use crate::error::AppResult;
+use crate::graphql::tenant::TenantEntity;
 use crate::ids::{self, IdKind};
 use webhook_delivery::DeliveryStatus;
 
@@ -94,7 +95,7 @@ impl Dispatcher {
                             in_flight.spawn(async move {
                                 let subscription = claim.delivery.subscription_id;
                                 if let Err(err) =
-                                    dispatcher.attempt_claimed(claim, Mode::Scheduled).await
+                                    dispatcher.attempt(claim, Mode::Scheduled).await
                                 {
                                     tracing::warn!(error = %err, "a webhook attempt could not be recorded");
                                 }
@@ -140,8 +141,7 @@ impl Dispatcher {
             let mut round = JoinSet::new();
             for claim in claimed {
                 let dispatcher = self.clone();
-                round
-                    .spawn(async move { dispatcher.attempt_claimed(claim, Mode::Scheduled).await });
+                round.spawn(async move { dispatcher.attempt(claim, Mode::Scheduled).await });
             }
             while let Some(done) = round.join_next().await {
                 if let Ok(Ok(Some(_))) = done {
@@ -200,23 +200,12 @@ impl Dispatcher {
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
-        let subscription_ids: HashSet<Uuid> = claimed.iter().map(|d| d.subscription_id).collect();
-        let event_ids: HashSet<Uuid> = claimed.iter().map(|d| d.event_id).collect();
-        let subscriptions: HashMap<Uuid, Arc<webhook_subscription::Model>> =
-            webhook_subscription::Entity::find()
-                .filter(webhook_subscription::Column::Id.is_in(subscription_ids))
-                .all(&self.db)
-                .await?
-                .into_iter()
-                .map(|row| (row.id, Arc::new(row)))
-                .collect();
-        let events: HashMap<Uuid, Arc<event::Model>> = event::Entity::find()
-            .filter(event::Column::Id.is_in(event_ids))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|row| (row.id, Arc::new(row)))
-            .collect();
+        let subscriptions = self
+            .load_by_id::<webhook_subscription::Entity>(claimed.iter().map(|d| d.subscription_id))
+            .await?;
+        let events = self
+            .load_by_id::<event::Entity>(claimed.iter().map(|d| d.event_id))
+            .await?;
         Ok(claimed
             .into_iter()
             .map(|delivery| Claim {
@@ -227,32 +216,28 @@ impl Dispatcher {
             .collect())
     }
 
+    /// Rows of `E` by id, in one statement, shared by the deliveries that point at them.
+    async fn load_by_id<E>(
+        &self,
+        ids: impl Iterator<Item = Uuid>,
+    ) -> AppResult<HashMap<Uuid, Arc<E::Model>>>
+    where
+        E: TenantEntity,
+    {
+        let ids: HashSet<Uuid> = ids.collect();
+        Ok(E::find()
+            .filter(E::id_column().is_in(ids))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| (E::id_of(&row), Arc::new(row)))
+            .collect())
+    }
+
     /// Makes the next attempt at a delivery this dispatcher holds, and records it. `None`
     /// when there was nothing to send (the subscription was disabled or deleted meanwhile,
     /// or another dispatcher recorded this slot first).
-    pub async fn attempt(
-        &self,
-        delivery: webhook_delivery::Model,
-        mode: Mode,
-    ) -> AppResult<Option<Recorded>> {
-        let subscription = webhook_subscription::Entity::find_by_id(delivery.subscription_id)
-            .one(&self.db)
-            .await?
-            .map(Arc::new);
-        let event = event::Entity::find_by_id(delivery.event_id)
-            .one(&self.db)
-            .await?
-            .map(Arc::new);
-        let claim = Claim {
-            delivery,
-            subscription,
-            event,
-        };
-        self.attempt_claimed(claim, mode).await
-    }
-
-    /// [`attempt`](Self::attempt) for a delivery loaded by [`claim_loaded`](Self::claim_loaded).
-    pub async fn attempt_claimed(&self, claim: Claim, mode: Mode) -> AppResult<Option<Recorded>> {
+    pub async fn attempt(&self, claim: Claim, mode: Mode) -> AppResult<Option<Recorded>> {
         let Claim {
             delivery,
             subscription,

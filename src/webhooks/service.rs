@@ -1,6 +1,8 @@
 //! Managing subscriptions: create, update, delete, rotate the secret, send a test event,
 //! re-send a delivery. GraphQL's mutations call these; REST runs those mutations.
 
+use std::sync::Arc;
+
 use async_graphql::ID;
 use chrono::Duration;
 use entities::{webhook_delivery, webhook_subscription};
@@ -10,7 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::dispatcher::{Dispatcher, Mode, Recorded};
+use super::dispatcher::{Claim, Dispatcher, Mode, Recorded};
 use super::fanout::pending_delivery;
 use super::secret::SigningSecret;
 use super::{Webhooks, target};
@@ -251,8 +253,13 @@ pub async fn send_test(
     delivery.lease_until = Set(Some(at + hooks.lease()));
     let delivery = delivery.insert(&txn).await?;
     txn.commit().await?;
+    let claim = Claim {
+        delivery,
+        subscription: Some(Arc::new(subscription)),
+        event: Some(Arc::new(event)),
+    };
     Dispatcher::new(db.clone(), hooks.clone())
-        .attempt(delivery, Mode::Test)
+        .attempt(claim, Mode::Test)
         .await?
         .ok_or_else(|| AppError::Conflict("the test delivery was taken over".to_owned()))
 }

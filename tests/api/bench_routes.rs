@@ -1,8 +1,8 @@
 //! The bench-only routes behind `AURA_BENCH_ROUTES` (see `bench/run.py`).
 
-use aura::demo::{DemoOptions, ensure_demo};
 use serde_json::Value;
 
+use crate::factory::demo_with_leads;
 use crate::helpers::TestApp;
 
 #[tokio::test]
@@ -26,15 +26,7 @@ async fn the_database_floor_serves_the_rest_list_page() {
         .configure(|config| config.bench_routes = true)
         .build()
         .await;
-    let demo = ensure_demo(
-        &app.db,
-        DemoOptions {
-            leads: 60,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let demo = demo_with_leads(&app.db, 60).await;
     let json = |response: reqwest::Response| async move {
         assert_eq!(response.status(), 200);
         response.json::<Value>().await.unwrap()

@@ -182,3 +182,16 @@ pub async fn seed(db: &DatabaseConnection, org: Uuid, tag: &str, leads: usize) -
     }
     out
 }
+
+/// The demo organization with `leads` leads, and its key.
+pub async fn demo_with_leads(db: &DatabaseConnection, leads: usize) -> aura::demo::DemoOutcome {
+    aura::demo::ensure_demo(
+        db,
+        aura::demo::DemoOptions {
+            leads,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("seed the demo organization")
+}

@@ -1,10 +1,9 @@
 use std::collections::HashSet;
 
 use aura::auth::ScopeSet;
-use aura::demo::{DemoOptions, ensure_demo};
 use serde_json::{Value, json};
 
-use crate::factory::{org_with_key, seed};
+use crate::factory::{demo_with_leads, org_with_key, seed};
 use crate::helpers::TestApp;
 
 const NESTED: &str = r#"
@@ -20,15 +19,7 @@ query Nested($first: Int!) {
 #[tokio::test]
 async fn a_nested_query_answers_with_the_demo_key() {
     let app = TestApp::spawn().await;
-    let demo = ensure_demo(
-        &app.db,
-        DemoOptions {
-            leads: 60,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let demo = demo_with_leads(&app.db, 60).await;
     let data = app
         .graphql_ok(
             &demo.api_key,
@@ -88,15 +79,7 @@ async fn statement_count_does_not_grow_with_page_size() {
 #[tokio::test]
 async fn a_cursor_walk_returns_every_lead_once_newest_first() {
     let app = TestApp::spawn().await;
-    let demo = ensure_demo(
-        &app.db,
-        DemoOptions {
-            leads: 230,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let demo = demo_with_leads(&app.db, 230).await;
     for page_size in [100, 7] {
         let mut seen = Vec::new();
         let mut after: Option<String> = None;

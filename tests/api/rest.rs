@@ -6,7 +6,7 @@ use aura::auth::ScopeSet;
 use aura::demo::{DemoOptions, ensure_demo};
 use serde_json::{Map, Value, json};
 
-use crate::factory::{org_with_key, seed};
+use crate::factory::{demo_with_leads, org_with_key, seed};
 use crate::helpers::{TestApp, assert_error};
 
 async fn get_json(app: &TestApp, path: &str, key: &str) -> Value {
@@ -74,15 +74,7 @@ const RESOURCES: &[(&str, &str, &str)] = &[
 #[tokio::test]
 async fn rest_and_graphql_agree_on_every_resource() {
     let app = TestApp::spawn().await;
-    let demo = ensure_demo(
-        &app.db,
-        DemoOptions {
-            leads: 40,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let demo = demo_with_leads(&app.db, 40).await;
     for (path, field, selection) in RESOURCES {
         let rest = get_json(&app, &format!("{path}?limit=30"), &demo.api_key).await;
         assert_eq!(rest["success"], json!(true));
