@@ -1,7 +1,9 @@
 //! DataLoaders, made per request and scoped to the caller's organization. One loader per
 //! relation kind: `ById` resolves a foreign key to its row; `ByParent` resolves the newest
-//! children of many parents. Each batch is one `IN (…)` statement, so the number of
-//! statements a nested query runs depends on its depth, never on its page size.
+//! children of many parents; `ByParentWith` does the same and joins the row each child
+//! points at (a call's closer), so a list and its to-one relation cost one statement.
+//! Each batch is one `IN (…)` statement, so the number of statements a nested query runs
+//! depends on its depth, never on its page size.
 //!
 //! Batches are cut by rounds, not by a timer: the loaders' fetch tasks run inside the
 //! request's own task ([`drive`]), after the resolvers of a round have all been polled
@@ -22,8 +24,14 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, WindowStatement};
-use sea_orm::{ColumnTrait, DatabaseConnection, ModelTrait, QueryFilter, Value};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Condition, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement,
+    WindowStatement,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, FromQueryResult, IdenStatic, Iterable,
+    ModelTrait, QueryFilter, Value,
+};
 use uuid::Uuid;
 
 use super::tenant::TenantEntity;
@@ -52,7 +60,7 @@ where
             .filter(E::id_column().is_in(keys.iter().copied()))
             .all(&self.db)
             .await
-            .map_err(|e| LoadError::from(AppError::from(e)))?;
+            .map_err(db_error)?;
         Ok(rows.into_iter().map(|row| (E::id_of(&row), row)).collect())
     }
 }
@@ -83,66 +91,160 @@ where
         &self,
         keys: &[ChildrenOf],
     ) -> Result<HashMap<ChildrenOf, Vec<E::Model>>, LoadError> {
-        // Callers almost always ask for one limit per batch; each distinct limit is one
-        // statement.
-        let mut by_limit: HashMap<u16, Vec<Uuid>> = HashMap::new();
-        for key in keys {
-            by_limit.entry(key.limit).or_default().push(key.parent);
-        }
-        let mut out: HashMap<ChildrenOf, Vec<E::Model>> =
-            keys.iter().map(|key| (*key, Vec::new())).collect();
-        for (limit, parents) in by_limit {
-            let rows = self
-                .newest_children(&parents, limit)
+        let mut out = empty_lists(keys);
+        for (limit, parents) in by_limit(keys) {
+            let statement = self.newest_children(&parents, limit);
+            let backend = self.db.get_database_backend();
+            let rows = E::find()
+                .from_raw_sql(backend.build(&statement))
+                .all(&self.db)
                 .await
-                .map_err(LoadError::from)?;
+                .map_err(db_error)?;
             for row in rows {
-                if let Some(parent) = uuid_of(row.get(self.parent_column))
-                    && let Some(children) = out.get_mut(&ChildrenOf { parent, limit })
-                {
-                    children.push(row);
-                }
+                let parent = uuid_of(row.get(self.parent_column));
+                push_child(&mut out, parent, limit, row);
             }
         }
         Ok(out)
     }
 }
 
+/// Callers almost always ask for one limit per batch; each distinct limit is one statement.
+fn by_limit(keys: &[ChildrenOf]) -> HashMap<u16, Vec<Uuid>> {
+    let mut by_limit: HashMap<u16, Vec<Uuid>> = HashMap::new();
+    for key in keys {
+        by_limit.entry(key.limit).or_default().push(key.parent);
+    }
+    by_limit
+}
+
+fn empty_lists<T>(keys: &[ChildrenOf]) -> HashMap<ChildrenOf, Vec<T>> {
+    keys.iter().map(|key| (*key, Vec::new())).collect()
+}
+
+fn push_child<T>(out: &mut HashMap<ChildrenOf, Vec<T>>, parent: Option<Uuid>, limit: u16, row: T) {
+    if let Some(parent) = parent
+        && let Some(children) = out.get_mut(&ChildrenOf { parent, limit })
+    {
+        children.push(row);
+    }
+}
+
 impl<E: TenantEntity> ByParent<E> {
     /// `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY created_at DESC, id DESC)` keeps
-    /// each parent's newest `limit` children in a single statement.
-    async fn newest_children(
-        &self,
-        parents: &[Uuid],
-        limit: u16,
-    ) -> Result<Vec<E::Model>, AppError> {
+    /// each parent's newest `limit` children in a single statement; the outer query reads
+    /// them as `ranked`, newest first.
+    fn newest_children(&self, parents: &[Uuid], limit: u16) -> SelectStatement {
         let table = E::default();
         let rank = Alias::new("aura_rank");
         let mut window = WindowStatement::partition_by((table, self.parent_column));
         window
             .order_by((table, E::created_at_column()), Order::Desc)
             .order_by((table, E::id_column()), Order::Desc);
-        let ranked = Query::select()
+        let ranked_rows = Query::select()
             .column((table, Asterisk))
             .expr_window_as(Func::cust("ROW_NUMBER"), window, rank.clone())
             .from(table)
             .and_where(Expr::col((table, E::organization_column())).eq(self.organization_id))
             .and_where(Expr::col((table, self.parent_column)).is_in(parents.iter().copied()))
             .to_owned();
-        let outer_alias = Alias::new("ranked");
-        let statement = Query::select()
-            .column(Asterisk)
-            .from_subquery(ranked, outer_alias.clone())
-            .and_where(Expr::col(rank).lte(i64::from(limit)))
-            .order_by((outer_alias.clone(), E::created_at_column()), Order::Desc)
-            .order_by((outer_alias, E::id_column()), Order::Desc)
-            .to_owned();
-        let backend = self.db.get_database_backend();
-        Ok(E::find()
-            .from_raw_sql(backend.build(&statement))
-            .all(&self.db)
-            .await?)
+        Query::select()
+            .column((ranked(), Asterisk))
+            .from_subquery(ranked_rows, ranked())
+            .and_where(Expr::col((ranked(), rank)).lte(i64::from(limit)))
+            .order_by((ranked(), E::created_at_column()), Order::Desc)
+            .order_by((ranked(), E::id_column()), Order::Desc)
+            .to_owned()
     }
+}
+
+/// The alias of [`ByParent::newest_children`]'s subquery.
+fn ranked() -> Alias {
+    Alias::new("ranked")
+}
+
+/// Loads the children of `E` together with the row of `R` each one points at through
+/// `join_column` (a call with its closer, a payment with its product), in one statement,
+/// so `lead.calls { closer }` needs no second batch. The joined row is narrowed to the
+/// organization like every other; one that is missing or in another organization comes
+/// back as `None`, as the `ById` loader would answer.
+pub struct ByParentWith<E: TenantEntity, R> {
+    children: ByParent<E>,
+    join_column: E::Column,
+    _joined: PhantomData<fn() -> R>,
+}
+
+/// The prefix of the joined row's columns in [`ByParentWith`]'s statement.
+const JOINED_PREFIX: &str = "joined_";
+
+impl<E, R> Loader<ChildrenOf> for ByParentWith<E, R>
+where
+    E: TenantEntity,
+    E::Model: Clone + Send + Sync,
+    E::Column: Send + Sync,
+    R: TenantEntity,
+    R::Model: Clone + Send + Sync,
+{
+    type Value = Vec<(E::Model, Option<R::Model>)>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ChildrenOf],
+    ) -> Result<HashMap<ChildrenOf, Self::Value>, LoadError> {
+        let joined = Alias::new("joined");
+        let joined_id = format!("{JOINED_PREFIX}{}", R::id_column().as_str());
+        let mut out = empty_lists(keys);
+        for (limit, parents) in by_limit(keys) {
+            let mut statement = self.children.newest_children(&parents, limit);
+            statement.join_as(
+                JoinType::LeftJoin,
+                R::default(),
+                joined.clone(),
+                Condition::all()
+                    .add(
+                        Expr::col((joined.clone(), R::id_column()))
+                            .equals((ranked(), self.join_column)),
+                    )
+                    .add(
+                        Expr::col((joined.clone(), R::organization_column()))
+                            .eq(self.children.organization_id),
+                    ),
+            );
+            for column in R::Column::iter() {
+                statement.expr_as(
+                    Expr::col((joined.clone(), column)),
+                    Alias::new(format!("{JOINED_PREFIX}{}", column.as_str())),
+                );
+            }
+            let backend = self.children.db.get_database_backend();
+            let rows = self
+                .children
+                .db
+                .query_all_raw(backend.build(&statement))
+                .await
+                .map_err(db_error)?;
+            for row in rows {
+                let child = E::Model::from_query_result(&row, "").map_err(db_error)?;
+                let target = match row
+                    .try_get::<Option<Uuid>>("", &joined_id)
+                    .map_err(db_error)?
+                {
+                    Some(_) => {
+                        Some(R::Model::from_query_result(&row, JOINED_PREFIX).map_err(db_error)?)
+                    }
+                    None => None,
+                };
+                let parent = uuid_of(child.get(self.children.parent_column));
+                push_child(&mut out, parent, limit, (child, target));
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn db_error(error: sea_orm::DbErr) -> LoadError {
+    LoadError::from(AppError::from(error))
 }
 
 fn uuid_of(value: Value) -> Option<Uuid> {
@@ -259,6 +361,29 @@ where
     })
 }
 
+fn by_parent_with<E: TenantEntity, R: TenantEntity>(
+    queue: &BatchQueue,
+    db: &DatabaseConnection,
+    org: Uuid,
+    parent_column: E::Column,
+    join_column: E::Column,
+) -> DataLoader<ByParentWith<E, R>>
+where
+    E::Model: Clone + Send + Sync,
+    E::Column: Send + Sync,
+    R::Model: Clone + Send + Sync,
+{
+    queue.loader(ByParentWith {
+        children: ByParent {
+            db: db.clone(),
+            organization_id: org,
+            parent_column,
+        },
+        join_column,
+        _joined: PhantomData,
+    })
+}
+
 /// Every loader a request may use, created when the request starts.
 pub struct Loaders {
     pub lead: DataLoader<ById<lead::Entity>>,
@@ -266,10 +391,12 @@ pub struct Loaders {
     pub product: DataLoader<ById<product::Entity>>,
     pub booking_link: DataLoader<ById<booking_link::Entity>>,
     pub calls_by_lead: DataLoader<ByParent<call::Entity>>,
+    pub calls_by_lead_with_closer: DataLoader<ByParentWith<call::Entity, team_member::Entity>>,
     pub calls_by_closer: DataLoader<ByParent<call::Entity>>,
     pub calls_by_setter: DataLoader<ByParent<call::Entity>>,
     pub calls_by_booking_link: DataLoader<ByParent<call::Entity>>,
     pub payments_by_lead: DataLoader<ByParent<payment::Entity>>,
+    pub payments_by_lead_with_product: DataLoader<ByParentWith<payment::Entity, product::Entity>>,
     pub payments_by_product: DataLoader<ByParent<payment::Entity>>,
     pub payments_by_closer: DataLoader<ByParent<payment::Entity>>,
     pub payments_by_setter: DataLoader<ByParent<payment::Entity>>,
@@ -286,10 +413,24 @@ impl Loaders {
             product: by_id(queue, db, org),
             booking_link: by_id(queue, db, org),
             calls_by_lead: by_parent(queue, db, org, call::Column::LeadId),
+            calls_by_lead_with_closer: by_parent_with(
+                queue,
+                db,
+                org,
+                call::Column::LeadId,
+                call::Column::CloserId,
+            ),
             calls_by_closer: by_parent(queue, db, org, call::Column::CloserId),
             calls_by_setter: by_parent(queue, db, org, call::Column::SetterId),
             calls_by_booking_link: by_parent(queue, db, org, call::Column::BookingLinkId),
             payments_by_lead: by_parent(queue, db, org, payment::Column::LeadId),
+            payments_by_lead_with_product: by_parent_with(
+                queue,
+                db,
+                org,
+                payment::Column::LeadId,
+                payment::Column::ProductId,
+            ),
             payments_by_product: by_parent(queue, db, org, payment::Column::ProductId),
             payments_by_closer: by_parent(queue, db, org, payment::Column::CloserId),
             payments_by_setter: by_parent(queue, db, org, payment::Column::SetterId),
@@ -325,7 +466,7 @@ impl Loader<Uuid> for AttemptsByDelivery {
             .order_by_asc(webhook_attempt::Column::AttemptNumber)
             .all(&self.db)
             .await
-            .map_err(|e| LoadError::from(AppError::from(e)))?;
+            .map_err(db_error)?;
         let mut grouped: HashMap<Uuid, Vec<webhook_attempt::Model>> = HashMap::new();
         for row in rows {
             grouped.entry(row.delivery_id).or_default().push(row);

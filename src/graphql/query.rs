@@ -54,7 +54,7 @@ impl ResourceQuery {
                 .map(|m| Node::Lead(Lead(m))),
             IdKind::Call => find_in_org::<call::Entity>(ctx, org, uuid)
                 .await?
-                .map(|m| Node::Call(Call(m))),
+                .map(|m| Node::Call(Call::from(m))),
             IdKind::TeamMember => find_in_org::<team_member::Entity>(ctx, org, uuid)
                 .await?
                 .map(|m| Node::TeamMember(TeamMember(m))),
@@ -66,7 +66,7 @@ impl ResourceQuery {
                 .map(|m| Node::Product(Product(m))),
             IdKind::Payment => find_in_org::<payment::Entity>(ctx, org, uuid)
                 .await?
-                .map(|m| Node::Payment(Payment(m))),
+                .map(|m| Node::Payment(Payment::from(m))),
             _ => None,
         })
     }
@@ -98,7 +98,9 @@ impl ResourceQuery {
 
     /// A call by id. Needs `calls:read`.
     async fn call(&self, ctx: &Context<'_>, id: ID) -> Result<Call> {
-        Ok(Call(get::<call::Entity>(ctx, Scope::CallsRead, &id).await?))
+        Ok(Call::from(
+            get::<call::Entity>(ctx, Scope::CallsRead, &id).await?,
+        ))
     }
 
     /// Calls, newest first. Needs `calls:read`.
@@ -116,7 +118,7 @@ impl ResourceQuery {
             first,
             after,
             |s| filter.unwrap_or_default().apply(s),
-            Call,
+            Call::from,
         )
         .await?)
     }
@@ -204,7 +206,7 @@ impl ResourceQuery {
 
     /// A payment by id. Needs `payments:read`.
     async fn payment(&self, ctx: &Context<'_>, id: ID) -> Result<Payment> {
-        Ok(Payment(
+        Ok(Payment::from(
             get::<payment::Entity>(ctx, Scope::PaymentsRead, &id).await?,
         ))
     }
@@ -224,7 +226,7 @@ impl ResourceQuery {
             first,
             after,
             |s| filter.unwrap_or_default().apply(s),
-            Payment,
+            Payment::from,
         )
         .await?)
     }

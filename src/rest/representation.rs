@@ -40,7 +40,7 @@ impl RenderQuery {
     }
     async fn call(&self, ctx: &Context<'_>) -> Option<Call> {
         match ctx.data_opt::<Resource>() {
-            Some(Resource::Call(m)) => Some(Call(m.clone())),
+            Some(Resource::Call(m)) => Some(Call::from(m.clone())),
             _ => None,
         }
     }
@@ -64,7 +64,7 @@ impl RenderQuery {
     }
     async fn payment(&self, ctx: &Context<'_>) -> Option<Payment> {
         match ctx.data_opt::<Resource>() {
-            Some(Resource::Payment(m)) => Some(Payment(m.clone())),
+            Some(Resource::Payment(m)) => Some(Payment::from(m.clone())),
             _ => None,
         }
     }

@@ -185,6 +185,43 @@ async fn nested_relations_need_their_own_scope() {
     }
 }
 
+#[tokio::test]
+async fn a_relation_loaded_with_its_list_still_needs_its_own_scope() {
+    // `lead.calls { closer }` and `lead.payments { product }` load the closer and the
+    // product in the same statement as the list when the caller may see them; without
+    // the scope they are refused, and the lists themselves still answer.
+    let app = TestApp::spawn().await;
+    let owner = org_with_key(&app.db, "acme", ScopeSet::all()).await;
+    seed(&app.db, owner.id, "acme", 2).await;
+    let query = "{ leads(first: 1) { edges { node { calls { id closer { id } } payments { id product { id } } } } } }";
+    let without = [Scope::LeadsRead, Scope::CallsRead, Scope::PaymentsRead];
+    let key = aura::auth::keys::create(&app.db, owner.id, "k", without.into_iter().collect(), None)
+        .await
+        .unwrap()
+        .secret;
+    let (_, body) = app.graphql(&key, query, json!({})).await;
+    let errors = body["errors"].as_array().unwrap();
+    let codes: Vec<&str> = errors
+        .iter()
+        .map(|e| e["extensions"]["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.iter().all(|c| *c == "FORBIDDEN"), "{body}");
+    let messages = body["errors"].to_string();
+    assert!(
+        messages.contains("`team:read`") && messages.contains("`products:read`"),
+        "{body}"
+    );
+    let lead = &body["data"]["leads"]["edges"][0]["node"];
+    assert!(lead["calls"][0]["id"].is_string(), "{body}");
+    assert!(lead["calls"][0]["closer"].is_null(), "{body}");
+    assert!(lead["payments"][0]["product"].is_null(), "{body}");
+
+    let data = app.graphql_ok(&owner.key, query, json!({})).await;
+    let lead = &data["leads"]["edges"][0]["node"];
+    assert!(lead["calls"][0]["closer"]["id"].is_string(), "{data}");
+    assert!(lead["payments"][0]["product"]["id"].is_string(), "{data}");
+}
+
 async fn owner_key_with(app: &TestApp, org: uuid::Uuid, scope: Scope) -> String {
     aura::auth::keys::create(&app.db, org, "k", [scope].into_iter().collect(), None)
         .await

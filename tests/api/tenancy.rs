@@ -2,8 +2,9 @@
 //! `node`, not through nested relations, not through filters.
 
 use aura::auth::ScopeSet;
-use entities::call;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use entities::{call, payment};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -104,7 +105,7 @@ async fn nested_relations_never_cross_organizations() {
     let a = org_with_key(&app.db, "alpha", ScopeSet::all()).await;
     let b = org_with_key(&app.db, "bravo", ScopeSet::all()).await;
     let alpha = seed(&app.db, a.id, "alpha", 1).await;
-    seed(&app.db, b.id, "bravo", 1).await;
+    let bravo = seed(&app.db, b.id, "bravo", 1).await;
     let alpha_lead = aura::ids::decode(aura::ids::IdKind::Lead, &alpha.leads[0]).unwrap();
     let alpha_member =
         aura::ids::decode(aura::ids::IdKind::TeamMember, &alpha.team_member).unwrap();
@@ -142,6 +143,40 @@ async fn nested_relations_never_cross_organizations() {
     assert_eq!(node["leadId"], json!(alpha.leads[0]));
     assert_eq!(node["lead"], Value::Null);
     assert_eq!(node["closer"], Value::Null);
+    let text = data.to_string();
+    assert!(!text.contains("alpha"), "alpha's data leaked: {text}");
+
+    // Bravo's own call and payment pointing at alpha's closer and product: `lead.calls {
+    // closer }` and `lead.payments { product }` load the related row in the same statement
+    // as the list, and that join must be narrowed to bravo too.
+    let decode = |kind, id: &str| aura::ids::decode(kind, id).unwrap();
+    let alpha_product = decode(aura::ids::IdKind::Product, &alpha.product);
+    call::Entity::update_many()
+        .col_expr(call::Column::CloserId, Expr::value(alpha_member))
+        .filter(call::Column::Id.eq(decode(aura::ids::IdKind::Call, &bravo.calls[0])))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    payment::Entity::update_many()
+        .col_expr(payment::Column::ProductId, Expr::value(alpha_product))
+        .filter(payment::Column::Id.eq(decode(aura::ids::IdKind::Payment, &bravo.payments[0])))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let data = app
+        .graphql_ok(
+            &b.key,
+            "{ leads { edges { node { calls { id closerId closer { name } } payments { id productId product { name } } } } } }",
+            json!({}),
+        )
+        .await;
+    let lead = &data["leads"]["edges"][0]["node"];
+    assert_eq!(lead["calls"][0]["id"], json!(bravo.calls[0]));
+    assert_eq!(lead["calls"][0]["closerId"], json!(alpha.team_member));
+    assert_eq!(lead["calls"][0]["closer"], Value::Null);
+    assert_eq!(lead["payments"][0]["id"], json!(bravo.payments[0]));
+    assert_eq!(lead["payments"][0]["productId"], json!(alpha.product));
+    assert_eq!(lead["payments"][0]["product"], Value::Null);
     let text = data.to_string();
     assert!(!text.contains("alpha"), "alpha's data leaked: {text}");
 }

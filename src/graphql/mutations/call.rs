@@ -229,7 +229,7 @@ async fn create_call(ctx: &Context<'_>, input: CreateCallInput) -> AppResult<Cal
     )
     .await?;
     txn.commit().await?;
-    Ok(Call(created))
+    Ok(Call::from(created))
 }
 
 async fn reschedule_call(ctx: &Context<'_>, id: ID, input: RescheduleCallInput) -> AppResult<Call> {
@@ -250,7 +250,7 @@ async fn reschedule_call(ctx: &Context<'_>, id: ID, input: RescheduleCallInput) 
         active.duration_minutes.set_ne(duration);
     }
     if !active.is_changed() {
-        return Ok(Call(current));
+        return Ok(Call::from(current));
     }
     // The call's own blocks must not count against its new time.
     claims::release(&txn, current.id).await?;
@@ -265,7 +265,7 @@ async fn reschedule_call(ctx: &Context<'_>, id: ID, input: RescheduleCallInput) 
     )
     .await?;
     txn.commit().await?;
-    Ok(Call(updated))
+    Ok(Call::from(updated))
 }
 
 async fn cancel_call(ctx: &Context<'_>, id: ID, reason: Option<String>) -> AppResult<Call> {
@@ -275,7 +275,7 @@ async fn cancel_call(ctx: &Context<'_>, id: ID, reason: Option<String>) -> AppRe
     let txn = crate::db::begin_write(&state.db).await?;
     let current = target::<call::Entity, _>(&txn, org, &id).await?;
     match current.status {
-        call::CallStatus::Canceled => return Ok(Call(current)),
+        call::CallStatus::Canceled => return Ok(Call::from(current)),
         call::CallStatus::Scheduled => {}
         _ => return Err(conflict("only a scheduled call can be canceled")),
     }
@@ -300,7 +300,7 @@ async fn cancel_call(ctx: &Context<'_>, id: ID, reason: Option<String>) -> AppRe
     )
     .await?;
     txn.commit().await?;
-    Ok(Call(updated))
+    Ok(Call::from(updated))
 }
 
 async fn log_call_outcome(
@@ -333,7 +333,7 @@ async fn log_call_outcome(
         active.notes.set_ne(notes);
     }
     if !active.is_changed() {
-        return Ok(Call(current));
+        return Ok(Call::from(current));
     }
     claims::release(&txn, current.id).await?;
     active.updated_at = Set(crate::time::now());
@@ -346,7 +346,7 @@ async fn log_call_outcome(
     )
     .await?;
     txn.commit().await?;
-    Ok(Call(updated))
+    Ok(Call::from(updated))
 }
 
 async fn update_call(ctx: &Context<'_>, id: ID, input: UpdateCallInput) -> AppResult<Call> {
@@ -368,7 +368,7 @@ async fn update_call(ctx: &Context<'_>, id: ID, input: UpdateCallInput) -> AppRe
         active.notes.set_ne(notes);
     }
     if !active.is_changed() {
-        return Ok(Call(current));
+        return Ok(Call::from(current));
     }
     let moves_calendar = active.closer_id.is_set();
     if moves_calendar {
@@ -387,5 +387,5 @@ async fn update_call(ctx: &Context<'_>, id: ID, input: UpdateCallInput) -> AppRe
     )
     .await?;
     txn.commit().await?;
-    Ok(Call(updated))
+    Ok(Call::from(updated))
 }

@@ -239,7 +239,7 @@ async fn record_payment(ctx: &Context<'_>, input: RecordPaymentInput) -> AppResu
     )
     .await?;
     txn.commit().await?;
-    Ok(Payment(created))
+    Ok(Payment::from(created))
 }
 
 async fn update_payment(
@@ -316,7 +316,7 @@ async fn update_payment(
         active.setter_id.set_ne(setter);
     }
     if !active.is_changed() {
-        return Ok(Payment(current));
+        return Ok(Payment::from(current));
     }
     if active.status.is_set()
         || active.paid_at.is_set()
@@ -345,7 +345,7 @@ async fn update_payment(
     )
     .await?;
     txn.commit().await?;
-    Ok(Payment(updated))
+    Ok(Payment::from(updated))
 }
 
 async fn refund_payment(ctx: &Context<'_>, id: ID) -> AppResult<Payment> {
@@ -353,7 +353,7 @@ async fn refund_payment(ctx: &Context<'_>, id: ID) -> AppResult<Payment> {
     let txn = crate::db::begin_write(&state.db).await?;
     let current = target::<payment::Entity, _>(&txn, org, &id).await?;
     match current.status {
-        payment::PaymentStatus::Refunded => return Ok(Payment(current)),
+        payment::PaymentStatus::Refunded => return Ok(Payment::from(current)),
         payment::PaymentStatus::Succeeded => {}
         _ => {
             return Err(AppError::Conflict(
@@ -373,5 +373,5 @@ async fn refund_payment(ctx: &Context<'_>, id: ID) -> AppResult<Payment> {
     )
     .await?;
     txn.commit().await?;
-    Ok(Payment(updated))
+    Ok(Payment::from(updated))
 }

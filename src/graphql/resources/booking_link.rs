@@ -23,7 +23,7 @@ pub struct WeeklyInterval {
     pub end: String,
 }
 
-#[Object]
+#[Object(serial)]
 impl BookingLink {
     pub async fn id(&self) -> ID {
         public_id(IdKind::BookingLink, self.0.id)
@@ -80,7 +80,7 @@ impl BookingLink {
             |l| &l.calls_by_booking_link,
             self.0.id,
             first,
-            Call,
+            Call::from,
         )
         .await
     }

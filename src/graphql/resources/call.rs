@@ -1,5 +1,5 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
-use entities::call;
+use entities::{call, team_member};
 use sea_orm::{ColumnTrait, Condition, QueryFilter, Select};
 
 use super::booking_link::BookingLink;
@@ -22,15 +22,35 @@ pub enum CallStatus {
 }
 
 /// A sales call with a lead.
-pub struct Call(pub call::Model);
+pub struct Call {
+    pub row: call::Model,
+    /// The closer, when it was loaded with the call (`lead.calls { closer }`); `Some(None)`
+    /// when the call has none.
+    closer: Option<Option<team_member::Model>>,
+}
 
-#[Object]
+impl From<call::Model> for Call {
+    fn from(row: call::Model) -> Self {
+        Call { row, closer: None }
+    }
+}
+
+impl From<(call::Model, Option<team_member::Model>)> for Call {
+    fn from((row, closer): (call::Model, Option<team_member::Model>)) -> Self {
+        Call {
+            row,
+            closer: Some(closer),
+        }
+    }
+}
+
+#[Object(serial)]
 impl Call {
     pub async fn id(&self) -> ID {
-        public_id(IdKind::Call, self.0.id)
+        public_id(IdKind::Call, self.row.id)
     }
     async fn lead_id(&self) -> ID {
-        public_id(IdKind::Lead, self.0.lead_id)
+        public_id(IdKind::Lead, self.row.lead_id)
     }
     /// Needs `leads:read`.
     async fn lead(&self, ctx: &Context<'_>) -> Result<Option<Lead>> {
@@ -38,31 +58,37 @@ impl Call {
         Ok(request
             .loaders
             .lead
-            .load_one(self.0.lead_id)
+            .load_one(self.row.lead_id)
             .await?
             .map(Lead))
     }
     async fn closer_id(&self) -> Option<ID> {
-        optional_public_id(IdKind::TeamMember, self.0.closer_id)
+        optional_public_id(IdKind::TeamMember, self.row.closer_id)
     }
     /// The team member who runs the call. Needs `team:read`.
     async fn closer(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
-        super::member(ctx, self.0.closer_id).await
+        match &self.closer {
+            Some(closer) => {
+                authorize(ctx, Scope::TeamRead)?;
+                Ok(closer.clone().map(TeamMember))
+            }
+            None => super::member(ctx, self.row.closer_id).await,
+        }
     }
     async fn setter_id(&self) -> Option<ID> {
-        optional_public_id(IdKind::TeamMember, self.0.setter_id)
+        optional_public_id(IdKind::TeamMember, self.row.setter_id)
     }
     /// The team member who set the call up. Needs `team:read`.
     async fn setter(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
-        super::member(ctx, self.0.setter_id).await
+        super::member(ctx, self.row.setter_id).await
     }
     async fn booking_link_id(&self) -> Option<ID> {
-        optional_public_id(IdKind::BookingLink, self.0.booking_link_id)
+        optional_public_id(IdKind::BookingLink, self.row.booking_link_id)
     }
     /// The booking link the call was booked through, if any. Needs `booking_links:read`.
     async fn booking_link(&self, ctx: &Context<'_>) -> Result<Option<BookingLink>> {
         let request = authorize(ctx, Scope::BookingLinksRead)?;
-        let Some(id) = self.0.booking_link_id else {
+        let Some(id) = self.row.booking_link_id else {
             return Ok(None);
         };
         Ok(request
@@ -73,26 +99,26 @@ impl Call {
             .map(BookingLink))
     }
     async fn scheduled_at(&self) -> DateTime {
-        self.0.scheduled_at.into()
+        self.row.scheduled_at.into()
     }
     async fn duration_minutes(&self) -> i32 {
-        self.0.duration_minutes
+        self.row.duration_minutes
     }
     async fn status(&self) -> CallStatus {
-        self.0.status.into()
+        self.row.status.into()
     }
     /// What came of the call (`closed_won`, `follow_up`, …), once logged.
     async fn outcome(&self) -> Option<&str> {
-        self.0.outcome.as_deref()
+        self.row.outcome.as_deref()
     }
     async fn notes(&self) -> Option<&str> {
-        self.0.notes.as_deref()
+        self.row.notes.as_deref()
     }
     async fn created_at(&self) -> DateTime {
-        self.0.created_at.into()
+        self.row.created_at.into()
     }
     async fn updated_at(&self) -> DateTime {
-        self.0.updated_at.into()
+        self.row.updated_at.into()
     }
 }
 

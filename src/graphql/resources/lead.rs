@@ -34,7 +34,7 @@ pub struct Utm {
     pub content: Option<String>,
 }
 
-#[Object]
+#[Object(serial)]
 impl Lead {
     pub async fn id(&self) -> ID {
         public_id(IdKind::Lead, self.0.id)
@@ -83,15 +83,20 @@ impl Lead {
         ctx: &Context<'_>,
         #[graphql(default = 25)] first: i32,
     ) -> Result<Vec<Call>> {
-        super::children(
-            ctx,
-            Scope::CallsRead,
-            |l| &l.calls_by_lead,
-            self.0.id,
-            first,
-            Call,
-        )
-        .await
+        let (id, scope) = (self.0.id, Scope::CallsRead);
+        if super::selects(ctx, "closer", Scope::TeamRead) {
+            super::children(
+                ctx,
+                scope,
+                |l| &l.calls_by_lead_with_closer,
+                id,
+                first,
+                Call::from,
+            )
+            .await
+        } else {
+            super::children(ctx, scope, |l| &l.calls_by_lead, id, first, Call::from).await
+        }
     }
     /// The lead's newest payments. Needs `payments:read`.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
@@ -100,15 +105,28 @@ impl Lead {
         ctx: &Context<'_>,
         #[graphql(default = 25)] first: i32,
     ) -> Result<Vec<Payment>> {
-        super::children(
-            ctx,
-            Scope::PaymentsRead,
-            |l| &l.payments_by_lead,
-            self.0.id,
-            first,
-            Payment,
-        )
-        .await
+        let (id, scope) = (self.0.id, Scope::PaymentsRead);
+        if super::selects(ctx, "product", Scope::ProductsRead) {
+            super::children(
+                ctx,
+                scope,
+                |l| &l.payments_by_lead_with_product,
+                id,
+                first,
+                Payment::from,
+            )
+            .await
+        } else {
+            super::children(
+                ctx,
+                scope,
+                |l| &l.payments_by_lead,
+                id,
+                first,
+                Payment::from,
+            )
+            .await
+        }
     }
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()

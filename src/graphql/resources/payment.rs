@@ -1,5 +1,5 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use entities::payment;
+use entities::{payment, product};
 use sea_orm::{ColumnTrait, Condition, QueryFilter, Select};
 
 use super::lead::Lead;
@@ -21,7 +21,27 @@ pub enum PaymentStatus {
 }
 
 /// Money received from a lead.
-pub struct Payment(pub payment::Model);
+pub struct Payment {
+    pub row: payment::Model,
+    /// The product, when it was loaded with the payment (`lead.payments { product }`);
+    /// `Some(None)` when the payment has none.
+    product: Option<Option<product::Model>>,
+}
+
+impl From<payment::Model> for Payment {
+    fn from(row: payment::Model) -> Self {
+        Payment { row, product: None }
+    }
+}
+
+impl From<(payment::Model, Option<product::Model>)> for Payment {
+    fn from((row, product): (payment::Model, Option<product::Model>)) -> Self {
+        Payment {
+            row,
+            product: Some(product),
+        }
+    }
+}
 
 /// What a payment earns one team member.
 #[derive(SimpleObject)]
@@ -37,13 +57,13 @@ pub struct Commission {
     pub currency: String,
 }
 
-#[Object]
+#[Object(serial)]
 impl Payment {
     pub async fn id(&self) -> ID {
-        public_id(IdKind::Payment, self.0.id)
+        public_id(IdKind::Payment, self.row.id)
     }
     async fn lead_id(&self) -> ID {
-        public_id(IdKind::Lead, self.0.lead_id)
+        public_id(IdKind::Lead, self.row.lead_id)
     }
     /// Needs `leads:read`.
     async fn lead(&self, ctx: &Context<'_>) -> Result<Option<Lead>> {
@@ -51,61 +71,64 @@ impl Payment {
         Ok(request
             .loaders
             .lead
-            .load_one(self.0.lead_id)
+            .load_one(self.row.lead_id)
             .await?
             .map(Lead))
     }
     async fn product_id(&self) -> Option<ID> {
-        optional_public_id(IdKind::Product, self.0.product_id)
+        optional_public_id(IdKind::Product, self.row.product_id)
     }
     /// Needs `products:read`.
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
         let request = authorize(ctx, Scope::ProductsRead)?;
-        let Some(id) = self.0.product_id else {
+        if let Some(product) = &self.product {
+            return Ok(product.clone().map(Product));
+        }
+        let Some(id) = self.row.product_id else {
             return Ok(None);
         };
         Ok(request.loaders.product.load_one(id).await?.map(Product))
     }
     async fn closer_id(&self) -> Option<ID> {
-        optional_public_id(IdKind::TeamMember, self.0.closer_id)
+        optional_public_id(IdKind::TeamMember, self.row.closer_id)
     }
     /// Needs `team:read`.
     async fn closer(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
-        super::member(ctx, self.0.closer_id).await
+        super::member(ctx, self.row.closer_id).await
     }
     async fn setter_id(&self) -> Option<ID> {
-        optional_public_id(IdKind::TeamMember, self.0.setter_id)
+        optional_public_id(IdKind::TeamMember, self.row.setter_id)
     }
     /// Needs `team:read`.
     async fn setter(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
-        super::member(ctx, self.0.setter_id).await
+        super::member(ctx, self.row.setter_id).await
     }
     /// Minor units of `currency` (cents for USD).
     async fn amount(&self) -> i64 {
-        self.0.amount
+        self.row.amount
     }
     /// ISO 4217 code, e.g. `USD`.
     async fn currency(&self) -> &str {
-        &self.0.currency
+        &self.row.currency
     }
     async fn status(&self) -> PaymentStatus {
-        self.0.status.into()
+        self.row.status.into()
     }
     /// Who processed the payment (`stripe`, `paypal`, `wire`, …).
     async fn processor(&self) -> &str {
-        &self.0.processor
+        &self.row.processor
     }
     /// The processor's own id for the payment.
     async fn external_id(&self) -> Option<&str> {
-        self.0.external_id.as_deref()
+        self.row.external_id.as_deref()
     }
     async fn paid_at(&self) -> Option<DateTime> {
-        self.0.paid_at.map(DateTime)
+        self.row.paid_at.map(DateTime)
     }
     /// What this payment earns its closer and setter, from the rates in force when it was
     /// paid. Amounts are exact decimals in minor units, zero unless the payment succeeded.
     async fn commissions(&self) -> Vec<Commission> {
-        crate::commissions::of_payment(&self.0)
+        crate::commissions::of_payment(&self.row)
             .into_iter()
             .map(|c| Commission {
                 team_member_id: public_id(IdKind::TeamMember, c.team_member_id),
@@ -120,10 +143,10 @@ impl Payment {
             .collect()
     }
     async fn created_at(&self) -> DateTime {
-        self.0.created_at.into()
+        self.row.created_at.into()
     }
     async fn updated_at(&self) -> DateTime {
-        self.0.updated_at.into()
+        self.row.updated_at.into()
     }
 }
 

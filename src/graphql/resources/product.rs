@@ -19,7 +19,7 @@ pub enum Billing {
 /// Something the team sells.
 pub struct Product(pub product::Model);
 
-#[Object]
+#[Object(serial)]
 impl Product {
     pub async fn id(&self) -> ID {
         public_id(IdKind::Product, self.0.id)
@@ -57,7 +57,7 @@ impl Product {
             |l| &l.payments_by_product,
             self.0.id,
             first,
-            Payment,
+            Payment::from,
         )
         .await
     }

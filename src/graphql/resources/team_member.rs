@@ -46,7 +46,7 @@ pub struct CommissionTotal {
     pub payments: i64,
 }
 
-#[Object]
+#[Object(serial)]
 impl TeamMember {
     pub async fn id(&self) -> ID {
         public_id(IdKind::TeamMember, self.0.id)
@@ -86,7 +86,7 @@ impl TeamMember {
             Participation::Closer => |l| &l.calls_by_closer,
             Participation::Setter => |l| &l.calls_by_setter,
         };
-        super::children(ctx, Scope::CallsRead, loader, self.0.id, first, Call).await
+        super::children(ctx, Scope::CallsRead, loader, self.0.id, first, Call::from).await
     }
     /// The member's newest payments, as closer (default) or as setter. Needs `payments:read`.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
@@ -100,7 +100,15 @@ impl TeamMember {
             Participation::Closer => |l| &l.payments_by_closer,
             Participation::Setter => |l| &l.payments_by_setter,
         };
-        super::children(ctx, Scope::PaymentsRead, loader, self.0.id, first, Payment).await
+        super::children(
+            ctx,
+            Scope::PaymentsRead,
+            loader,
+            self.0.id,
+            first,
+            Payment::from,
+        )
+        .await
     }
     /// Leads assigned to the member, newest first. Needs `leads:read`.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
