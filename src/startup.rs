@@ -152,7 +152,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .at("/health", get(health_check))
         .at("/graphql", graphql_endpoint)
         .at("/graphql/ws", live_endpoint)
-        .nest("/v1", rest)
+        .nest("/v1", rest.data(graphql::build_rest_schema(state.clone())))
         .at("/openapi.json", get(rest::openapi_json))
         .at("/openapi.yaml", get(rest::openapi_yaml))
         .at("/docs", get(rest::docs))

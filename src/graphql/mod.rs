@@ -14,7 +14,7 @@ pub mod scalars;
 pub mod tenant;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{MergedObject, Schema, ServerError};
+use async_graphql::{MergedObject, Schema, ServerError, ValidationMode};
 use poem::http::StatusCode;
 use poem::web::{Data, Html};
 use poem::{IntoResponse, Request, Response, handler};
@@ -52,7 +52,33 @@ pub use crate::live::graphql::LiveSubscription as Subscription;
 pub type AuraSchema = Schema<Query, Mutation, Subscription>;
 
 pub fn build_schema(state: Option<AppState>) -> AuraSchema {
+    schema_with(state, ValidationMode::Strict)
+}
+
+/// The schema the REST endpoints run their operations on. Those documents are fixed text
+/// (`rest::operations`, each held to the strict rules by a test there) and their variables
+/// come from typed REST parameters, so per request it checks only what depends on the
+/// request: complexity and depth (async-graphql's `ValidationMode::Fast`). The 22
+/// document rules were 7% of a REST list request's instructions (BENCHMARKS.md).
+pub fn build_rest_schema(state: AppState) -> RestSchema {
+    RestSchema(schema_with(Some(state), ValidationMode::Fast))
+}
+
+/// [`AuraSchema`] as the REST endpoints run it: see [`build_rest_schema`].
+#[derive(Clone)]
+pub struct RestSchema(AuraSchema);
+
+impl std::ops::Deref for RestSchema {
+    type Target = AuraSchema;
+
+    fn deref(&self) -> &AuraSchema {
+        &self.0
+    }
+}
+
+fn schema_with(state: Option<AppState>, validation: ValidationMode) -> AuraSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
+        .validation_mode(validation)
         .limit_depth(limits::MAX_DEPTH)
         .limit_complexity(limits::MAX_COMPLEXITY)
         .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH);

@@ -16,7 +16,7 @@ use super::operations::{self as ops, Caller, ItemResult};
 use super::responses::*;
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::graphql::AuraSchema;
+use crate::graphql::{AuraSchema, RestSchema};
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -144,7 +144,7 @@ impl ResourcesApi {
     async fn list_leads(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
@@ -191,7 +191,7 @@ impl ResourcesApi {
     async fn get_lead(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// `lead_…`
@@ -214,7 +214,7 @@ impl ResourcesApi {
     async fn list_calls(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
@@ -266,7 +266,7 @@ impl ResourcesApi {
     async fn get_call(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// `call_…`
@@ -289,7 +289,7 @@ impl ResourcesApi {
     async fn list_team(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
@@ -334,7 +334,7 @@ impl ResourcesApi {
     async fn get_team_member(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// `tm_…`
@@ -359,7 +359,7 @@ impl ResourcesApi {
     async fn get_team_member_commissions(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// `tm_…`
@@ -401,7 +401,7 @@ impl ResourcesApi {
     async fn list_booking_links(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
@@ -447,7 +447,7 @@ impl ResourcesApi {
     async fn get_booking_link(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// `bl_…`
@@ -470,7 +470,7 @@ impl ResourcesApi {
     async fn list_products(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
@@ -515,7 +515,7 @@ impl ResourcesApi {
     async fn get_product(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// `prod_…`
@@ -538,7 +538,7 @@ impl ResourcesApi {
     async fn list_payments(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
@@ -590,7 +590,7 @@ impl ResourcesApi {
     async fn get_payment(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// `pay_…`

@@ -19,7 +19,7 @@ use super::objects::{
 use super::operations::{self as ops, ItemResult, PageResult};
 use super::resources::{BearerAuth, Filter, Tag, caller, default_limit, get, list};
 use super::responses::*;
-use crate::graphql::AuraSchema;
+use crate::graphql::RestSchema;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -63,7 +63,7 @@ impl WebhooksApi {
     async fn list_webhooks(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
@@ -106,7 +106,7 @@ impl WebhooksApi {
     async fn create_webhook(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
@@ -138,7 +138,7 @@ impl WebhooksApi {
     async fn get_webhook(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// `wh_…`
@@ -162,7 +162,7 @@ impl WebhooksApi {
     async fn update_webhook(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
@@ -210,7 +210,7 @@ impl WebhooksApi {
     async fn delete_webhook(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// `wh_…`
@@ -239,7 +239,7 @@ impl WebhooksApi {
     async fn rotate_webhook_secret(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
@@ -267,7 +267,7 @@ impl WebhooksApi {
     async fn test_webhook(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
@@ -298,7 +298,7 @@ impl WebhooksApi {
     async fn list_deliveries(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// `wh_…`
@@ -352,7 +352,7 @@ impl WebhooksApi {
     async fn retry_delivery(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
@@ -389,7 +389,7 @@ impl WebhooksApi {
     async fn list_events(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
@@ -433,7 +433,7 @@ impl WebhooksApi {
     async fn get_event(
         &self,
         req: &Request,
-        schema: Data<&AuraSchema>,
+        schema: Data<&RestSchema>,
         state: Data<&AppState>,
         _auth: BearerAuth,
         /// `evt_…`
