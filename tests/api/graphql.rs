@@ -77,6 +77,39 @@ async fn statement_count_does_not_grow_with_page_size() {
 }
 
 #[tokio::test]
+async fn a_list_loaded_with_its_closers_keeps_each_parents_newest_children() {
+    // `calls(first: 1) { closer }` goes through the joined loader, `calls { closerId }`
+    // through the plain one: the same children, newest first, cut at each lead's limit.
+    let app = TestApp::spawn().await;
+    let demo = demo_with_leads(&app.db, 60).await;
+    let data = app
+        .graphql_ok(
+            &demo.api_key,
+            "{ leads(first: 60) { edges { node { newest: calls(first: 1) { id closer { id } } calls { id closerId } } } } }",
+            json!({}),
+        )
+        .await;
+    let mut leads_with_several = 0;
+    for edge in data["leads"]["edges"].as_array().unwrap() {
+        let node = &edge["node"];
+        let all = node["calls"].as_array().unwrap();
+        let newest = node["newest"].as_array().unwrap();
+        assert_eq!(newest.len(), all.len().min(1), "{node}");
+        if let (Some(first), Some(joined)) = (all.first(), newest.first()) {
+            assert_eq!(joined["id"], first["id"], "{node}");
+            assert_eq!(joined["closer"]["id"], first["closerId"], "{node}");
+        }
+        if all.len() > 1 {
+            leads_with_several += 1;
+        }
+    }
+    assert!(
+        leads_with_several > 0,
+        "the demo should give some lead several calls"
+    );
+}
+
+#[tokio::test]
 async fn fields_come_back_in_the_order_they_were_asked_for() {
     // The GraphQL spec orders a response's fields as the selection does. Relations finish
     // loading after plain fields and in batch order, so an object that resolved its fields
