@@ -131,6 +131,14 @@ fn push_child<T>(out: &mut HashMap<ChildrenOf, Vec<T>>, parent: Option<Uuid>, li
 }
 
 impl<E: TenantEntity> ByParent<E> {
+    fn new(db: &DatabaseConnection, organization_id: Uuid, parent_column: E::Column) -> Self {
+        ByParent {
+            db: db.clone(),
+            organization_id,
+            parent_column,
+        }
+    }
+
     /// `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY created_at DESC, id DESC)` keeps
     /// each parent's newest `limit` children in a single statement; the outer query reads
     /// them as `ranked`, newest first.
@@ -354,11 +362,7 @@ where
     E::Model: Clone + Send + Sync,
     E::Column: Send + Sync,
 {
-    queue.loader(ByParent {
-        db: db.clone(),
-        organization_id: org,
-        parent_column,
-    })
+    queue.loader(ByParent::new(db, org, parent_column))
 }
 
 fn by_parent_with<E: TenantEntity, R: TenantEntity>(
@@ -374,11 +378,7 @@ where
     R::Model: Clone + Send + Sync,
 {
     queue.loader(ByParentWith {
-        children: ByParent {
-            db: db.clone(),
-            organization_id: org,
-            parent_column,
-        },
+        children: ByParent::new(db, org, parent_column),
         join_column,
         _joined: PhantomData,
     })
