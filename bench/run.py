@@ -3,7 +3,8 @@
 
 For every backend (SQLite, PostgreSQL) and size (leads), it seeds the demo organization
 with `aura demo --leads N` (timed; reused when already seeded), starts `aura serve` with
-the bench-only routes (`AURA_BENCH_ROUTES=true`) and rate limits raised out of the way,
+the bench-only routes (`AURA_BENCH_ROUTES=true`; they exist only in a binary built with
+`--features bench`) and rate limits raised out of the way,
 then drives each scenario with wrk for the same duration and prints one table:
 
   http floor    GET /bench/noop                 a route doing no work, same stack
@@ -19,6 +20,7 @@ Every response must be a 200 whose body carries data (checked in bench/wrk.lua);
 other response fails the run. It also prints the statement count of the nested query for
 first = 1, 25, 100, and the server's peak resident memory (VmHWM) under load.
 
+  cargo build --release --features bench   # the binary the runner drives
   bench/run.py                       # full: sqlite+postgres, 100k and 1M leads
   bench/run.py --smoke               # CI: sqlite, 2,000 leads, 2 s per scenario
   bench/run.py --backends sqlite --sizes 100000 --duration 10
@@ -557,7 +559,7 @@ def main():
         args.connections, args.data_dir, args.no_peer = 8, temp, True
     args.binary = os.path.abspath(args.binary)
     if not os.path.exists(args.binary):
-        fail(f"{args.binary} does not exist: build it first (cargo build --release)")
+        fail(f"{args.binary} does not exist: build it first (cargo build --release --features bench)")
     ensure_wrk()
     log_dir = tempfile.mkdtemp(prefix="aura-bench-logs-")
     log(f"server logs in {log_dir}")

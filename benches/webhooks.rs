@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use aura::domain::Slug;
 use aura::events::EventType;
-use aura::webhooks::service::{self, NewSubscription};
+use aura::services::webhooks::{self as service, NewSubscription};
 use aura::webhooks::{Dispatcher, WebhookConfig, Webhooks};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::web::Data;
@@ -83,7 +83,7 @@ fn main() {
 async fn run(backend: &str, url: &str) {
     let db = aura::db::connect(url).await.unwrap();
     aura::db::migrate(&db).await.unwrap();
-    let org = aura::orgs::create(&db, "Bench", &Slug::parse("bench").unwrap(), None)
+    let org = aura::services::orgs::create(&db, "Bench", &Slug::parse("bench").unwrap(), None)
         .await
         .unwrap();
     let config = WebhookConfig {
@@ -101,13 +101,20 @@ async fn run(backend: &str, url: &str) {
             event_types: vec!["*".into()],
             enabled: None,
         };
-        service::create(&db, &hooks, org.id, subscription)
-            .await
-            .unwrap();
+        service::create(
+            &aura::db::Database::new(db.clone()),
+            &hooks.policy(),
+            &aura::domain::Actor::operator(org.id),
+            subscription,
+        )
+        .await
+        .unwrap();
         arrivals.push(seen);
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let dispatcher = Dispatcher::new(db.clone(), hooks);
+    // A worker of its own, as `aura worker` is: it hears of new events by polling (or,
+    // on PostgreSQL, by NOTIFY), never from this process's writes.
+    let dispatcher = Dispatcher::new(aura::db::Database::new(db.clone()), hooks);
     let worker = tokio::spawn(dispatcher.run(async move {
         let mut stopped = stopped;
         let _ = stopped.wait_for(|s| *s).await;
@@ -148,11 +155,11 @@ async fn run(backend: &str, url: &str) {
     for batch in 0..20 {
         let txn = db.begin().await.unwrap();
         for n in 0..100 {
-            aura::events::record_raw(
+            aura::events::record(
                 &txn,
                 org.id,
                 EventType::LeadCreated,
-                json!({"n": batch * 100 + n}),
+                &json!({"n": batch * 100 + n}),
             )
             .await
             .unwrap();
@@ -175,7 +182,7 @@ async fn run(backend: &str, url: &str) {
 
 async fn record(db: &DatabaseConnection, org: uuid::Uuid, n: usize) -> (String, Instant) {
     let txn = db.begin().await.unwrap();
-    let event = aura::events::record_raw(&txn, org, EventType::LeadCreated, json!({"n": n}))
+    let event = aura::events::record(&txn, org, EventType::LeadCreated, &json!({"n": n}))
         .await
         .unwrap();
     txn.commit().await.unwrap();

@@ -1,5 +1,6 @@
-//! Bench-only routes, mounted under `/bench` when `AURA_BENCH_ROUTES=true` (off by default,
-//! never in the OpenAPI document). They give `bench/run.py` its floors, measured through
+//! Bench-only routes, compiled only with the `bench` cargo feature (`bench/run.py` builds
+//! with it) and mounted under `/bench` when `AURA_BENCH_ROUTES=true`; never in a
+//! production build, never in the OpenAPI document. They give `bench/run.py` its floors, measured through
 //! the same binary, middleware stack and connection pool as the API:
 //!
 //! - `GET /bench/noop`: the HTTP floor, a route doing no work.
@@ -25,18 +26,20 @@ use serde_json::{Map, json};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use crate::graphql::pagination::{Cursor, DEFAULT_PAGE_SIZE};
+use crate::db::Database;
+use crate::db::page::{Cursor, DEFAULT_PAGE_SIZE};
+use crate::graphql::Core;
 use crate::ids::{self, IdKind};
-use crate::state::AppState;
 
 static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 static DEMO_ORG: OnceCell<Option<Uuid>> = OnceCell::const_new();
 
-/// Counts every statement `db` runs from now on (read by `GET /bench/statements`).
-pub fn count_statements(db: &mut DatabaseConnection) {
-    db.set_metric_callback(|_| {
+/// Counts every statement `db` runs from now on (read by `GET /bench/statements`), beside
+/// whatever else observes it.
+pub fn count_statements(db: &Database) {
+    db.observe(std::sync::Arc::new(|_| {
         STATEMENTS.fetch_add(1, Ordering::Relaxed);
-    });
+    }));
 }
 
 pub fn routes() -> Route {
@@ -67,8 +70,8 @@ const LEAD_COLUMNS: &str = "id, name, email, phone, source, status, assigned_tea
      created_at, updated_at";
 
 #[handler]
-async fn db_floor(state: Data<&AppState>, Query(params): Query<FloorParams>) -> Response {
-    match floor_page(&state.db, params.after.as_deref()).await {
+async fn db_floor(core: Data<&Core>, Query(params): Query<FloorParams>) -> Response {
+    match floor_page(core.db.conn(), params.after.as_deref()).await {
         Ok(body) => Json(body).into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "bench db floor failed");
@@ -82,7 +85,7 @@ async fn db_floor(state: Data<&AppState>, Query(params): Query<FloorParams>) -> 
 async fn demo_org(db: &DatabaseConnection) -> Result<Uuid, String> {
     let org = DEMO_ORG
         .get_or_try_init(|| async {
-            crate::orgs::find_by_slug(db, crate::demo::DEMO_SLUG)
+            crate::services::orgs::find_by_slug(db, crate::seed::DEMO_SLUG)
                 .await
                 .map(|org| org.map(|o| o.id))
                 .map_err(|e| e.to_string())
@@ -148,15 +151,15 @@ async fn floor_page(
 }
 
 #[handler]
-async fn depth(state: Data<&AppState>, Query(params): Query<FloorParams>) -> Response {
+async fn depth(core: Data<&Core>, Query(params): Query<FloorParams>) -> Response {
     let counted = async {
-        let org = demo_org(&state.db).await?;
+        let org = demo_org(core.db.conn()).await?;
         let cursor = params
             .after
             .as_deref()
             .and_then(Cursor::decode)
             .ok_or("`after` is not a cursor")?;
-        let backend = state.db.get_database_backend();
+        let backend = core.db.get_database_backend();
         let sql = format!(
             "SELECT COUNT(*) AS n FROM leads WHERE organization_id = {} \
              AND (created_at, id) > ({}, {})",
@@ -165,7 +168,7 @@ async fn depth(state: Data<&AppState>, Query(params): Query<FloorParams>) -> Res
             placeholder(backend, 3)
         );
         let values: Vec<Value> = vec![org.into(), cursor.created_at.into(), cursor.id.into()];
-        let row = state
+        let row = core
             .db
             .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
             .await

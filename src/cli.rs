@@ -6,12 +6,20 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use sea_orm::DatabaseConnection;
 
-use crate::auth::{ScopeSet, keys};
 use crate::config::{GlobalArgs, ServeArgs, WebhookArgs, parse_duration};
-use crate::demo::{self, DemoOptions};
-use crate::domain::Slug;
+use crate::db::Database;
+use crate::domain::{Actor, ScopeSet, Slug};
+use crate::error::AppError;
 use crate::ids::{self, IdKind};
+use crate::seed::{self, DemoOptions};
+use crate::services::api_keys::{self as keys, NewKey};
 use crate::startup::{Application, shutdown_signal};
+
+/// An error for the operator: what was being done, and the whole cause, not the public
+/// message a caller of the API would get.
+fn failed(context: &'static str) -> impl Fn(AppError) -> String {
+    move |err| format!("{context}: {}", err.chain())
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -41,7 +49,7 @@ enum Command {
     /// Create the demo organization with deterministic data and print an API key.
     Demo {
         /// How many leads to generate.
-        #[arg(long, default_value_t = demo::DEFAULT_LEADS)]
+        #[arg(long, default_value_t = seed::DEFAULT_LEADS)]
         leads: usize,
     },
     /// Manage organizations.
@@ -124,7 +132,7 @@ pub fn main() -> ExitCode {
         eprintln!("error: {reason}");
         return ExitCode::from(2);
     }
-    crate::tls::install_crypto_provider();
+    crate::crypto::tls::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -158,7 +166,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Some(Command::Demo { leads }) => {
             let db = connect(&global).await?;
             let started = std::time::Instant::now();
-            let outcome = demo::ensure_demo(
+            let outcome = seed::ensure_demo(
                 &db,
                 DemoOptions {
                     leads,
@@ -167,7 +175,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 },
             )
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(failed("seeding the demo organization"))?;
             if outcome.seeded {
                 println!(
                     "seeded organization `{}` with {} leads in {:.2} s",
@@ -194,9 +202,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         }) => {
             let slug = Slug::parse(&slug)?;
             let db = connect(&global).await?;
-            let org = crate::orgs::create(&db, &name, &slug, clerk_org_id.as_deref())
+            let org = crate::services::orgs::create(&db, &name, &slug, clerk_org_id.as_deref())
                 .await
-                .map_err(|e| e.public_message())?;
+                .map_err(failed("creating the organization"))?;
             println!(
                 "{}\t{}\t{}",
                 ids::encode(IdKind::Organization, org.id),
@@ -222,15 +230,21 @@ async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), Strin
                 Some(list) => ScopeSet::parse_list(&list)?,
                 None => ScopeSet::all(),
             };
+            let scopes: Vec<String> = scopes.iter().map(|s| s.as_str().to_owned()).collect();
             let expires_at = match expires_in {
                 Some(text) => Some(crate::time::now() + parse_duration(&text)?),
                 None => None,
             };
             let db = connect(global).await?;
             let org = find_org(&db, &org).await?;
-            let created = keys::create(&db, org.id, &name, scopes, expires_at)
+            let input = NewKey {
+                name,
+                scopes,
+                expires_at,
+            };
+            let created = keys::create(&db, &Actor::operator(org.id), input)
                 .await
-                .map_err(|e| e.public_message())?;
+                .map_err(failed("creating the key"))?;
             println!(
                 "created {} `{}` for `{}` with scopes {}",
                 ids::encode(IdKind::ApiKey, created.key.id),
@@ -246,9 +260,9 @@ async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), Strin
             let org = find_org(&db, &org).await?;
             let at = crate::time::now();
             println!("ID\tNAME\tPREFIX\tSTATUS\tSCOPES\tLAST USED\tEXPIRES");
-            for key in keys::list(&db, org.id)
+            for key in keys::list(&db, &Actor::operator(org.id))
                 .await
-                .map_err(|e| e.public_message())?
+                .map_err(failed("listing keys"))?
             {
                 let show = |t: Option<chrono::DateTime<chrono::Utc>>| {
                     t.map(crate::time::format_rfc3339)
@@ -259,7 +273,7 @@ async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), Strin
                     ids::encode(IdKind::ApiKey, key.id),
                     key.name,
                     key.display_prefix,
-                    keys::status(&key, at),
+                    crate::views::WireEnum::wire_name(keys::status(&key, at)),
                     key.scopes,
                     show(key.last_used_at),
                     show(key.expires_at),
@@ -268,11 +282,14 @@ async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), Strin
             Ok(())
         }
         KeysCommand::Revoke { key_id } => {
-            let id = ids::decode(IdKind::ApiKey, &key_id).map_err(|e| format!("`{key_id}` {e}"))?;
-            let db = connect(global).await?;
-            let key = keys::revoke(&db, id, None)
+            ids::decode(IdKind::ApiKey, &key_id).map_err(|e| format!("`{key_id}` {e}"))?;
+            let db = Database::new(connect(global).await?);
+            let org = keys::organization_of(db.conn(), &key_id)
                 .await
-                .map_err(|e| e.public_message())?;
+                .map_err(failed("finding the key"))?;
+            let key = keys::revoke(&db, &Actor::operator(org), &key_id)
+                .await
+                .map_err(failed("revoking the key"))?;
             println!("revoked {} `{}`", key_id, key.name);
             Ok(())
         }
@@ -286,15 +303,19 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
         // An empty database gets the demo organization; one that already has it (a second
         // `serve --demo`) gets a fresh key, since the first was shown only once. Other
         // data is never mixed with demo data.
-        let has_demo = crate::orgs::find_by_slug(&db, demo::DEMO_SLUG)
+        let has_demo = crate::services::orgs::find_by_slug(&db, seed::DEMO_SLUG)
             .await
-            .map_err(|e| e.public_message())?
+            .map_err(failed("looking for the demo organization"))?
             .is_some();
-        if has_demo || demo::is_empty(&db).await.map_err(|e| e.to_string())? {
-            let started = std::time::Instant::now();
-            let outcome = demo::ensure_demo(&db, DemoOptions::default())
+        if has_demo
+            || seed::is_empty(&db)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(failed("looking at the database"))?
+        {
+            let started = std::time::Instant::now();
+            let outcome = seed::ensure_demo(&db, DemoOptions::default())
+                .await
+                .map_err(failed("seeding the demo organization"))?;
             if outcome.seeded {
                 println!(
                     "seeded the demo organization ({} leads) in {:.2} s",
@@ -319,7 +340,7 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
     tracing::info!(
         address = %config.bind.ip(),
         port = app.port(),
-        database = crate::db::backend_name(&app.state().db),
+        database = crate::db::backend_name(app.state().db()),
         rate_limits = app.state().guard.limiter().backend_name(),
         clerk = config.clerk.is_some(),
         "listening; GraphQL playground at /graphql"
@@ -331,7 +352,7 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
 
 async fn worker(global: &GlobalArgs, args: &WebhookArgs) -> Result<(), String> {
     let config = args.config(global)?;
-    let db = connect(global).await?;
+    let db = Database::new(connect(global).await?);
     let hooks = crate::webhooks::Webhooks::new(config)?;
     tracing::info!(
         database = crate::db::backend_name(&db),
@@ -357,9 +378,9 @@ async fn find_org(
     db: &DatabaseConnection,
     slug: &str,
 ) -> Result<entities::organization::Model, String> {
-    crate::orgs::find_by_slug(db, slug)
+    crate::services::orgs::find_by_slug(db, slug)
         .await
-        .map_err(|e| e.public_message())?
+        .map_err(failed("looking for the organization"))?
         .ok_or_else(|| format!("no organization with slug `{slug}`"))
 }
 

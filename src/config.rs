@@ -7,14 +7,12 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::auth::clerk::{ClerkConfig, KeySource};
+use crate::crypto::SecretBox;
 use crate::ratelimit::{RateLimitConfig, RedisConfig};
 use crate::telemetry::LogFormat;
 use crate::webhooks::WebhookConfig;
-use crate::webhooks::secret::SecretBox;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://aura.db?mode=rwc";
-/// Request bodies above this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What the server needs to run, independent of how it was given.
 #[derive(Debug, Clone)]
@@ -78,6 +76,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub webhooks: WebhookArgs,
     /// Mount the bench-only routes under `/bench` (no auth; for `bench/run.py` only).
+    /// Exists only in builds with the `bench` feature.
+    #[cfg(feature = "bench")]
     #[arg(long, env = "AURA_BENCH_ROUTES", hide = true)]
     pub bench_routes: bool,
 }
@@ -140,7 +140,10 @@ impl ServeArgs {
             clerk: self.clerk.config()?,
             rate_limits: self.rate_limits.config()?,
             webhooks: self.webhooks.config(global)?,
+            #[cfg(feature = "bench")]
             bench_routes: self.bench_routes,
+            #[cfg(not(feature = "bench"))]
+            bench_routes: false,
         })
     }
 }

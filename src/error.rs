@@ -1,11 +1,22 @@
-//! The one error type. Every layer (auth, rate limits, validation, the GraphQL schema, the
-//! REST facade, panics, unknown routes) ends up as an [`AppError`], which becomes both the
-//! REST body `{"success": false, "error", "code", "request_id"}` and a GraphQL error with
-//! the same `extensions.code`.
+//! The one error type. Every layer (domain checks, services, auth, rate limits, the
+//! GraphQL schema, the REST facade, panics, unknown routes) ends up as an [`AppError`].
+//! The transports map it in one place each: `http::error_response` writes the contract's
+//! body `{"success": false, "error", "code", "request_id"}`, and the GraphQL schema turns
+//! it into an error with the same `extensions.code`.
+//!
+//! A failure of ours keeps its cause: [`AppError::Internal`] and
+//! [`AppError::Unavailable`] carry the underlying error as their `source()`, so the one
+//! log line written for them ([`AppError::log`]) shows the whole chain, while callers see
+//! only a generic message.
 
-use poem::http::StatusCode;
-use poem_openapi::Object;
-use serde::Serialize;
+use std::error::Error as StdError;
+use std::fmt;
+
+/// Any underlying error, kept for the logs.
+pub type Cause = Box<dyn StdError + Send + Sync + 'static>;
+
+/// How long a caller should wait before retrying when a dependency is down.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -30,13 +41,30 @@ pub enum AppError {
     Conflict(String),
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("rate limit exceeded; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
-    #[error("{0}")]
-    Unavailable(String),
-    /// Never shown to callers: the message is logged and the caller sees a generic one.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A dependency (the database, Redis, Clerk's keys) cannot be reached: 503 with
+    /// `Retry-After`, charged to no one.
+    #[error("{message}")]
+    Unavailable {
+        message: String,
+        retry_after_secs: u64,
+        #[source]
+        cause: Option<Cause>,
+    },
+    /// Our own failure. Never shown to callers: they see a generic message; the context
+    /// and its cause chain go to the log.
+    #[error("{context}")]
+    Internal {
+        context: String,
+        #[source]
+        cause: Option<Cause>,
+        /// Already written to the log where it happened (an error that crossed the
+        /// GraphQL boundary and came back as a code), so it is not logged twice.
+        logged: bool,
+    },
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -53,8 +81,39 @@ impl AppError {
         AppError::NotFound(format!("{what} not found"))
     }
 
-    pub fn internal(err: impl std::fmt::Display) -> Self {
-        AppError::Internal(err.to_string())
+    /// An internal failure described by `context` alone.
+    pub fn internal(context: impl fmt::Display) -> Self {
+        AppError::Internal {
+            context: context.to_string(),
+            cause: None,
+            logged: false,
+        }
+    }
+
+    /// An internal failure: what we were doing (`context`) and what went wrong (`cause`).
+    pub fn internal_from(context: impl fmt::Display, cause: impl Into<Cause>) -> Self {
+        AppError::Internal {
+            context: context.to_string(),
+            cause: Some(cause.into()),
+            logged: false,
+        }
+    }
+
+    /// A dependency is down; the caller may retry after a few seconds.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        AppError::Unavailable {
+            message: message.into(),
+            retry_after_secs: UNAVAILABLE_RETRY_AFTER_SECS,
+            cause: None,
+        }
+    }
+
+    pub fn unavailable_from(message: impl Into<String>, cause: impl Into<Cause>) -> Self {
+        AppError::Unavailable {
+            message: message.into(),
+            retry_after_secs: UNAVAILABLE_RETRY_AFTER_SECS,
+            cause: Some(cause.into()),
+        }
     }
 
     pub fn code(&self) -> &'static str {
@@ -67,31 +126,45 @@ impl AppError {
             AppError::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             AppError::Conflict(_) => "CONFLICT",
             AppError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            AppError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             AppError::RateLimited { .. } => "RATE_LIMITED",
-            AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
-            AppError::Internal(_) => "INTERNAL_ERROR",
+            AppError::Unavailable { .. } => "SERVICE_UNAVAILABLE",
+            AppError::Internal { .. } => "INTERNAL_ERROR",
         }
     }
 
-    pub fn status(&self) -> StatusCode {
+    /// The HTTP status the contract pairs with the code.
+    pub fn status(&self) -> u16 {
         match self {
-            AppError::Validation { .. } | AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Validation { .. } | AppError::BadRequest(_) => 400,
+            AppError::Unauthorized(_) => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::MethodNotAllowed { .. } => 405,
+            AppError::Conflict(_) => 409,
+            AppError::PayloadTooLarge { .. } => 413,
+            AppError::UnsupportedMediaType(_) => 415,
+            AppError::RateLimited { .. } => 429,
+            AppError::Internal { .. } => 500,
+            AppError::Unavailable { .. } => 503,
+        }
+    }
+
+    /// Seconds a caller should wait before retrying (`Retry-After`), when that is known.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after_secs }
+            | AppError::Unavailable {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 
     /// The message a caller may see. Internal details stay in the logs.
     pub fn public_message(&self) -> String {
         match self {
-            AppError::Internal(_) => "internal server error".to_owned(),
+            AppError::Internal { .. } => "internal server error".to_owned(),
             AppError::Validation {
                 field: Some(field),
                 message,
@@ -108,7 +181,8 @@ impl AppError {
     }
 
     /// Rebuilds an error from its code and message, as they come back out of a GraphQL
-    /// response (the REST facade runs GraphQL operations).
+    /// response (the REST facade runs GraphQL operations). A rebuilt internal error was
+    /// logged, with its cause, where it happened.
     pub fn from_code(code: &str, message: String, field: Option<String>) -> Self {
         match code {
             "VALIDATION_ERROR" => AppError::Validation { field, message },
@@ -117,44 +191,65 @@ impl AppError {
             "FORBIDDEN" => AppError::Forbidden(message),
             "NOT_FOUND" => AppError::NotFound(message),
             "CONFLICT" => AppError::Conflict(message),
+            "PAYLOAD_TOO_LARGE" => AppError::PayloadTooLarge {
+                limit: message.len(),
+            },
             "RATE_LIMITED" => AppError::RateLimited {
                 retry_after_secs: 1,
             },
-            "SERVICE_UNAVAILABLE" => AppError::Unavailable(message),
-            _ => AppError::Internal(message),
+            "SERVICE_UNAVAILABLE" => AppError::unavailable(message),
+            _ => AppError::Internal {
+                context: message,
+                cause: None,
+                logged: true,
+            },
         }
     }
 
-    /// Logs what the caller will not see. Called once, where the error becomes a response.
-    pub fn log(&self, request_id: &str) {
-        match self {
-            AppError::Internal(detail) => {
-                tracing::error!(request_id, error = %detail, "internal error")
+    /// The error and every cause under it, `outer: inner: innermost`.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = self.source();
+        while let Some(err) = cause {
+            let next = err.to_string();
+            // Wrappers often repeat their cause's text; say each thing once.
+            if !text.ends_with(&next) {
+                text.push_str(": ");
+                text.push_str(&next);
             }
-            AppError::Unavailable(detail) => {
-                tracing::warn!(request_id, error = %detail, "service unavailable")
+            cause = err.source();
+        }
+        text
+    }
+
+    /// Logs what the caller will not see, once, where the error becomes a response. The
+    /// request id comes from the surrounding request span.
+    pub fn log(&self) {
+        match self {
+            AppError::Internal { logged: true, .. } => {}
+            AppError::Internal { .. } => {
+                tracing::error!(error = %self.chain(), "internal error")
+            }
+            // Without a cause it was reported where it was found (or rebuilt from a code).
+            AppError::Unavailable { cause: Some(_), .. } => {
+                tracing::warn!(error = %self.chain(), "service unavailable")
             }
             _ => {}
-        }
-    }
-
-    pub fn body(&self, request_id: Option<&str>) -> ErrorBody {
-        ErrorBody {
-            success: false,
-            error: self.public_message(),
-            code: self.code().to_owned(),
-            request_id: request_id.map(str::to_owned),
         }
     }
 }
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
-        AppError::Internal(format!("database: {err}"))
+        if is_connection_fault(&err) {
+            AppError::unavailable_from("the database is unavailable; retry shortly", err)
+        } else {
+            AppError::internal_from("database", err)
+        }
     }
 }
 
-impl<E: std::fmt::Display> From<sea_orm::TransactionError<E>> for AppError
+impl<E: fmt::Display> From<sea_orm::TransactionError<E>> for AppError
 where
     AppError: From<E>,
 {
@@ -166,57 +261,42 @@ where
     }
 }
 
-/// The error body of every failed request.
-#[derive(Debug, Clone, Serialize, Object)]
-#[oai(example)]
-pub struct ErrorBody {
-    /// Always `false`.
-    pub success: bool,
-    /// A human-readable message. For validation errors it names the field.
-    pub error: String,
-    /// A stable, machine-readable code: `VALIDATION_ERROR`, `BAD_REQUEST`, `UNAUTHORIZED`,
-    /// `FORBIDDEN`, `NOT_FOUND`, `METHOD_NOT_ALLOWED`, `CONFLICT`, `PAYLOAD_TOO_LARGE`,
-    /// `RATE_LIMITED`, `INTERNAL_ERROR`, `SERVICE_UNAVAILABLE`.
-    pub code: String,
-    /// The request's `X-Request-Id`; quote it when contacting support.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
-}
-
-impl poem_openapi::types::Example for ErrorBody {
-    fn example() -> Self {
-        ErrorBody {
-            success: false,
-            error: "lead not found".to_owned(),
-            code: "NOT_FOUND".to_owned(),
-            request_id: Some("req_01jdq3k7b8x9m2n4p5r6s7t8v9".to_owned()),
+/// Whether a database error means the database cannot be reached (or is shutting down or
+/// overloaded) rather than that the statement was wrong: those are 503, worth a retry.
+pub fn is_connection_fault(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
+            is_sqlx_connection_fault(sqlx)
         }
+        _ => false,
     }
 }
 
-impl From<AppError> for async_graphql::Error {
-    fn from(err: AppError) -> Self {
-        let code = err.code();
-        let field = err.field().map(str::to_owned);
-        if let AppError::Internal(detail) = &err {
-            tracing::error!(error = %detail, "internal error in a GraphQL resolver");
-        }
-        async_graphql::ErrorExtensions::extend_with(
-            async_graphql::Error::new(err.public_message()),
-            move |_, ext| {
-                ext.set("code", code);
-                if let Some(field) = &field {
-                    ext.set("field", field.as_str());
-                }
-            },
-        )
-    }
-}
-
-impl From<AppError> for poem::Error {
-    fn from(err: AppError) -> Self {
-        let status = err.status();
-        poem::Error::new(err, status)
+fn is_sqlx_connection_fault(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match err {
+        Error::Io(_)
+        | Error::Tls(_)
+        | Error::Protocol(_)
+        | Error::PoolTimedOut
+        | Error::PoolClosed
+        | Error::WorkerCrashed => true,
+        Error::Database(db) => match db.code() {
+            // PostgreSQL: class 08 (connection exception), 57P01–57P03 (the server is
+            // shutting down or starting), 53300 (too many connections). SQLite: 5 BUSY
+            // and 6 LOCKED outlasted the busy timeout.
+            Some(code) => {
+                code.starts_with("08")
+                    || matches!(
+                        code.as_ref(),
+                        "57P01" | "57P02" | "57P03" | "53300" | "5" | "6"
+                    )
+            }
+            None => false,
+        },
+        _ => false,
     }
 }
 
@@ -225,19 +305,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn internal_errors_do_not_leak() {
-        let err = AppError::internal("password=hunter2 at db.internal:5432");
-        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        let body = err.body(Some("req_1"));
-        assert_eq!(body.code, "INTERNAL_ERROR");
-        assert!(!body.error.contains("hunter2"));
+    fn internal_errors_do_not_leak_but_keep_their_cause() {
+        let cause = std::io::Error::other("password=hunter2 at db.internal:5432");
+        let err = AppError::internal_from("loading the lead", cause);
+        assert_eq!(err.status(), 500);
+        assert_eq!(err.code(), "INTERNAL_ERROR");
+        assert!(!err.public_message().contains("hunter2"));
+        assert_eq!(
+            err.chain(),
+            "loading the lead: password=hunter2 at db.internal:5432"
+        );
     }
 
     #[test]
     fn validation_message_names_the_field() {
         let err = AppError::validation("limit", "must be between 1 and 100");
         assert_eq!(err.public_message(), "limit: must be between 1 and 100");
-        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(err.status(), 400);
+    }
+
+    #[test]
+    fn a_database_that_cannot_be_reached_is_unavailable_not_internal() {
+        let down = sea_orm::DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout);
+        let err = AppError::from(down);
+        assert_eq!(err.status(), 503);
+        assert_eq!(err.retry_after_secs(), Some(UNAVAILABLE_RETRY_AFTER_SECS));
+        let io = sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(
+            sea_orm::sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
+        )));
+        assert_eq!(AppError::from(io).status(), 503);
+        let wrong = sea_orm::DbErr::Custom("no such column".into());
+        assert_eq!(AppError::from(wrong).status(), 500);
     }
 
     #[test]
@@ -249,11 +347,14 @@ mod tests {
             AppError::Forbidden("f".into()),
             AppError::NotFound("n".into()),
             AppError::Conflict("c".into()),
+            AppError::unavailable("down"),
         ] {
             let rebuilt =
                 AppError::from_code(err.code(), err.to_string(), err.field().map(str::to_owned));
             assert_eq!(rebuilt.code(), err.code());
             assert_eq!(rebuilt.status(), err.status());
         }
+        let rebuilt = AppError::from_code("INTERNAL_ERROR", "internal server error".into(), None);
+        assert!(matches!(rebuilt, AppError::Internal { logged: true, .. }));
     }
 }

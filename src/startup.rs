@@ -13,9 +13,11 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Authenticator;
 use crate::auth::clerk::ClerkVerifier;
-use crate::config::{Config, MAX_BODY_BYTES};
-use crate::graphql::{self, AuraSchema};
-use crate::http::{ApiGuard, BodyLimit, Envelope, health_check};
+use crate::config::Config;
+use crate::db::Database;
+use crate::graphql::{self, AuraSchema, Core};
+use crate::http::idempotency::Idempotency;
+use crate::http::{ApiGuard, BodyLimit, Envelope, MAX_BODY_BYTES, health_check};
 use crate::ratelimit::RateLimiter;
 use crate::rest;
 use crate::state::AppState;
@@ -48,10 +50,16 @@ impl Application {
     /// Binds over an already migrated connection (tests instrument theirs).
     pub async fn build_with_db(
         config: Config,
-        mut db: DatabaseConnection,
+        db: DatabaseConnection,
     ) -> Result<Self, StartupError> {
+        Self::build_with_database(config, Database::new(db)).await
+    }
+
+    /// Binds over an already migrated [`Database`] (tests observe its statements).
+    pub async fn build_with_database(config: Config, db: Database) -> Result<Self, StartupError> {
+        #[cfg(feature = "bench")]
         if config.bench_routes {
-            crate::bench_routes::count_statements(&mut db);
+            crate::bench_routes::count_statements(&db);
         }
         let acceptor = TcpListener::bind(config.bind).into_acceptor().await?;
         let port = acceptor
@@ -59,20 +67,22 @@ impl Application {
             .first()
             .and_then(|addr| addr.as_socket_addr().map(|a| a.port()))
             .unwrap_or(config.bind.port());
-        crate::tls::install_crypto_provider();
+        crate::crypto::tls::install_crypto_provider();
         let clerk = match &config.clerk {
             Some(clerk) => Some(ClerkVerifier::new(clerk).map_err(StartupError::Config)?),
             None => None,
         };
-        let authenticator = Arc::new(Authenticator::new(db.clone(), clerk));
+        let authenticator = Arc::new(Authenticator::new(db.conn().clone(), clerk));
         let limiter = RateLimiter::new(config.rate_limits.clone()).map_err(StartupError::Config)?;
         let guard = ApiGuard::new(authenticator, Arc::new(limiter));
         let webhooks = crate::webhooks::Webhooks::new(config.webhooks.clone())
             .map_err(StartupError::Config)?;
         let state = AppState {
-            live: crate::live::LiveEvents::new(db.clone()),
-            webhooks,
-            db,
+            core: Core {
+                live: crate::live::LiveEvents::new(db.conn().clone()),
+                webhooks,
+                db,
+            },
             config: Arc::new(config),
             guard,
         };
@@ -96,13 +106,13 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        spawn_housekeeping(self.state.db.clone());
+        spawn_housekeeping(self.state.db().conn().clone());
         // The dispatcher stops with the server; in-flight attempts finish first.
         let (stopped, stop) = tokio::sync::watch::channel(false);
         let dispatcher = self.state.config.webhooks.run_dispatcher.then(|| {
             let dispatcher = crate::webhooks::Dispatcher::new(
-                self.state.db.clone(),
-                self.state.webhooks.clone(),
+                self.state.db().clone(),
+                self.state.core.webhooks.clone(),
             );
             let mut stop = stop.clone();
             tokio::spawn(dispatcher.run(async move {
@@ -123,41 +133,50 @@ impl Application {
 
 /// Every route, wrapped in the middleware stack.
 pub fn routes(state: AppState) -> impl Endpoint + 'static {
-    let schema: AuraSchema = graphql::build_schema(Some(state.clone()));
+    let schema: AuraSchema = graphql::build_schema(Some(state.core.clone()));
     // Anonymous GraphQL requests are allowed: the public booking operations need no
     // credential; every other field refuses them with UNAUTHORIZED. Widgets call it from
     // other origins, hence CORS (bearer tokens only, no cookies).
-    let graphql_endpoint = get(graphql::playground)
+    let graphql_endpoint = get(crate::http::graphql::playground)
         .post(
-            graphql::graphql_http
+            crate::http::graphql::graphql_http
                 .into_endpoint()
                 .with(state.guard.optional()),
         )
         .with(widget_cors());
     // Subscriptions authenticate in `connection_init`; the guard still counts the upgrade.
-    let live_endpoint = get(crate::live::ws::graphql_ws
+    let live_endpoint = get(crate::http::ws::graphql_ws
         .into_endpoint()
         .with(state.guard.optional()))
     .with(widget_cors());
-    let rest = rest::endpoints(
-        state.db.clone(),
-        state.config.webhooks.secret_box.clone(),
-        state.guard.clone(),
-    );
-    let mut route = Route::new();
-    if state.config.bench_routes {
-        route = route.nest("/bench", crate::bench_routes::routes());
-    }
+    let rest = rest::service()
+        .into_endpoint()
+        .with(Idempotency::new(
+            state.db().conn().clone(),
+            state.config.webhooks.secret_box.clone(),
+            rest::allowed_methods,
+        ))
+        .with(state.guard.clone())
+        .data(graphql::build_rest_schema(state.core.clone()));
+    let route = Route::new();
+    #[cfg(feature = "bench")]
+    let route = if state.config.bench_routes {
+        route.nest("/bench", crate::bench_routes::routes())
+    } else {
+        route
+    };
     route
         .at("/health", get(health_check))
         .at("/graphql", graphql_endpoint)
         .at("/graphql/ws", live_endpoint)
-        .nest("/v1", rest.data(graphql::build_rest_schema(state.clone())))
+        .nest("/v1", rest)
         .at("/openapi.json", get(rest::openapi_json))
         .at("/openapi.yaml", get(rest::openapi_yaml))
         .at("/docs", get(rest::docs))
         .with(BodyLimit::new(MAX_BODY_BYTES))
         .data(schema)
+        .data(state.core.clone())
+        .data(state.guard.clone())
         .data(state)
         .with(Envelope::new(rest::allowed_methods))
 }
@@ -185,7 +204,7 @@ fn spawn_housekeeping(db: DatabaseConnection) {
         let mut every_hour = tokio::time::interval_at(tokio::time::Instant::now() + hour, hour);
         loop {
             every_hour.tick().await;
-            match rest::idempotency::purge_expired(&db).await {
+            match crate::http::idempotency::purge_expired(&db).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "purged expired idempotency keys"),
                 Err(err) => tracing::warn!(error = %err, "could not purge idempotency keys"),

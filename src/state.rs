@@ -1,21 +1,24 @@
-//! What every handler shares.
+//! What the running server holds: the core the schema runs on, the settings, and the
+//! guard in front of every API surface.
 
 use std::sync::Arc;
 
-use sea_orm::DatabaseConnection;
-
 use crate::config::Config;
+use crate::graphql::Core;
 use crate::http::ApiGuard;
-use crate::live::LiveEvents;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub db: DatabaseConnection,
+    /// The database, webhooks and live feed, as the schema (and the REST facade through
+    /// it) uses them.
+    pub core: Core,
     pub config: Arc<Config>,
-    /// Authentication and rate limits: wrap every API surface in it (`.with(state.guard.clone())`).
+    /// Authentication and rate limits: wrap every API surface in it.
     pub guard: ApiGuard,
-    /// The outbox watcher behind the `events` subscription (one per process).
-    pub live: LiveEvents,
-    /// Webhook signing, sending and the dispatcher's wake-up bell.
-    pub webhooks: crate::webhooks::Webhooks,
+}
+
+impl AppState {
+    pub fn db(&self) -> &crate::db::Database {
+        &self.core.db
+    }
 }

@@ -7,6 +7,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub organization_id: Uuid,
+    /// Who made the first request (`key_…` or the Clerk user id): only they get the replay.
+    pub credential: String,
     pub key: String,
     /// SHA-256 of method, path and body: a retry must match it.
     pub request_hash: String,
@@ -14,6 +16,8 @@ pub struct Model {
     pub state: String,
     pub response_status: Option<i32>,
     pub response_body: Option<String>,
+    /// The response's meaningful headers (`Location`, `Content-Type`), as a JSON object.
+    pub response_headers: Option<String>,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
 }

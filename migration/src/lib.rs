@@ -8,6 +8,7 @@ mod m20261128_000003_events;
 mod m20261128_000004_webhooks;
 mod m20261128_000005_booking;
 mod m20261128_000006_commissions;
+mod m20261203_000007_idempotency_owner;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_webhooks::Migration),
             Box::new(m20261128_000005_booking::Migration),
             Box::new(m20261128_000006_commissions::Migration),
+            Box::new(m20261203_000007_idempotency_owner::Migration),
         ]
     }
 }

@@ -1,5 +1,5 @@
-//! Turning a bearer credential (an Aura API key or a Clerk session token) into a
-//! [`Principal`]. The HTTP guard (`crate::http::ApiGuard`) calls it for every request.
+//! Turning a bearer credential (an Aura API key or a Clerk session token) into an
+//! [`Actor`]. The HTTP guard and the WebSocket call it for every request and operation.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,9 +9,9 @@ use entities::{api_key, organization};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-use super::api_key::{KEY_PREFIX, KeyFormatError, hash, verify_format};
 use super::clerk::ClerkVerifier;
-use super::{Credential, Principal, ScopeSet};
+use crate::crypto::api_key::{KEY_PREFIX, KeyFormatError, hash, verify_format};
+use crate::domain::{Actor, Credential, ScopeSet};
 use crate::error::{AppError, AppResult};
 use crate::time::now;
 
@@ -19,7 +19,7 @@ use crate::time::now;
 /// every read into a write.
 const LAST_USED_GRANULARITY: Duration = Duration::from_secs(60);
 
-/// Turns a bearer credential into a [`Principal`].
+/// Turns a bearer credential into an [`Actor`].
 pub struct Authenticator {
     db: DatabaseConnection,
     clerk: Option<ClerkVerifier>,
@@ -39,7 +39,7 @@ impl Authenticator {
     }
 
     /// `Ok(None)` when the request carries no credential at all.
-    pub async fn authenticate(&self, authorization: Option<&str>) -> AppResult<Option<Principal>> {
+    pub async fn authenticate(&self, authorization: Option<&str>) -> AppResult<Option<Actor>> {
         let Some(header) = authorization else {
             return Ok(None);
         };
@@ -50,7 +50,7 @@ impl Authenticator {
         self.authenticate_clerk(token).await.map(Some)
     }
 
-    async fn authenticate_clerk(&self, token: &str) -> AppResult<Principal> {
+    async fn authenticate_clerk(&self, token: &str) -> AppResult<Actor> {
         let Some(clerk) = &self.clerk else {
             return Err(AppError::Unauthorized(
                 "Clerk sign-in is not configured on this server".to_owned(),
@@ -77,7 +77,7 @@ impl Authenticator {
                 )
             })?;
         let is_admin = clerk_org.is_admin();
-        Ok(Principal {
+        Ok(Actor {
             organization_id: organization.id,
             credential: Credential::ClerkUser {
                 user_id: session.user_id,
@@ -91,7 +91,7 @@ impl Authenticator {
         })
     }
 
-    async fn authenticate_api_key(&self, token: &str) -> AppResult<Principal> {
+    async fn authenticate_api_key(&self, token: &str) -> AppResult<Actor> {
         match verify_format(token) {
             Ok(()) => {}
             Err(KeyFormatError::BadChecksum) => {
@@ -129,7 +129,7 @@ impl Authenticator {
         if stale {
             self.touch(key.id, at);
         }
-        Ok(Principal {
+        Ok(Actor {
             organization_id: key.organization_id,
             credential: Credential::ApiKey { key_id: key.id },
             scopes,

@@ -257,7 +257,7 @@ struct JwksState {
 
 impl JwksCache {
     fn new(url: reqwest::Url, ttl: Duration) -> Result<Self, String> {
-        crate::tls::install_crypto_provider();
+        crate::crypto::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(10))
@@ -308,9 +308,8 @@ impl JwksCache {
                         return Ok(key);
                     }
                     if !have_any {
-                        return Err(AppError::Unavailable(
-                            "Clerk sign-in is unavailable: the signing keys cannot be fetched"
-                                .to_owned(),
+                        return Err(AppError::unavailable(
+                            "Clerk sign-in is unavailable: the signing keys cannot be fetched",
                         ));
                     }
                 }

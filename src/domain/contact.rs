@@ -14,12 +14,17 @@ impl Email {
                     && !domain.starts_with('.')
                     && !domain.ends_with('.')
             })
-            && !email.contains(char::is_whitespace);
+            && !email.contains(|c: char| c.is_whitespace() || c.is_control());
         if valid {
             Ok(Email(email))
         } else {
             Err("is not an e-mail address".to_owned())
         }
+    }
+
+    /// [`Email::parse`], as a validation error naming `field`.
+    pub fn parse_field(field: &str, text: &str) -> crate::error::AppResult<Self> {
+        Self::parse(text).map_err(|message| crate::error::AppError::validation(field, message))
     }
 
     pub fn as_str(&self) -> &str {
@@ -53,6 +58,12 @@ impl Phone {
         Ok(Some(Phone(phone.to_owned())))
     }
 
+    /// [`Phone::parse_optional`], as a validation error naming `field`.
+    pub fn parse_field(field: &str, text: &str) -> crate::error::AppResult<Option<Self>> {
+        Self::parse_optional(text)
+            .map_err(|message| crate::error::AppError::validation(field, message))
+    }
+
     pub fn into_string(self) -> String {
         self.0
     }
@@ -75,6 +86,7 @@ mod tests {
             "@example.com",
             "a b@example.com",
             "a@.com",
+            "a\0b@example.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }

@@ -1,109 +1,31 @@
 //! Events: what changed, written by [`record`] in the same database transaction as the
 //! change itself (a transactional outbox), so an event exists exactly when its change
-//! does. Recording an event also queues its webhook deliveries (`webhooks::fanout`) in that
-//! transaction. Live subscriptions read events from the `events` table.
-//! An event's `data` is the resource's REST object at the time of the change.
+//! does. Recording an event also queues its webhook deliveries ([`fanout`]) in that
+//! transaction. Webhook dispatchers and live subscriptions read the `events` table.
+//!
+//! An event stores its resource's view (`crate::views`), the object REST returns, so
+//! nothing but serialization runs inside the writer's transaction.
 
-use std::fmt;
+pub mod fanout;
 
 use entities::event;
+use poem_openapi::types::ToJSON;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
 use crate::error::AppResult;
-use crate::rest::representation::{Resource, represent};
+pub use crate::views::EventType;
 
-/// Every event type Aura publishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventType {
-    LeadCreated,
-    LeadUpdated,
-    CallBooked,
-    CallUpdated,
-    CallCanceled,
-    PaymentCreated,
-    PaymentUpdated,
-    PaymentRefunded,
-    TeamMemberCreated,
-    TeamMemberUpdated,
-    ProductCreated,
-    ProductUpdated,
-    BookingLinkCreated,
-    BookingLinkUpdated,
-    WebhookTest,
-}
-
-impl EventType {
-    pub const ALL: [EventType; 15] = [
-        EventType::LeadCreated,
-        EventType::LeadUpdated,
-        EventType::CallBooked,
-        EventType::CallUpdated,
-        EventType::CallCanceled,
-        EventType::PaymentCreated,
-        EventType::PaymentUpdated,
-        EventType::PaymentRefunded,
-        EventType::TeamMemberCreated,
-        EventType::TeamMemberUpdated,
-        EventType::ProductCreated,
-        EventType::ProductUpdated,
-        EventType::BookingLinkCreated,
-        EventType::BookingLinkUpdated,
-        EventType::WebhookTest,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            EventType::LeadCreated => "lead.created",
-            EventType::LeadUpdated => "lead.updated",
-            EventType::CallBooked => "call.booked",
-            EventType::CallUpdated => "call.updated",
-            EventType::CallCanceled => "call.canceled",
-            EventType::PaymentCreated => "payment.created",
-            EventType::PaymentUpdated => "payment.updated",
-            EventType::PaymentRefunded => "payment.refunded",
-            EventType::TeamMemberCreated => "team_member.created",
-            EventType::TeamMemberUpdated => "team_member.updated",
-            EventType::ProductCreated => "product.created",
-            EventType::ProductUpdated => "product.updated",
-            EventType::BookingLinkCreated => "booking_link.created",
-            EventType::BookingLinkUpdated => "booking_link.updated",
-            EventType::WebhookTest => "webhook.test",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<EventType> {
-        EventType::ALL.into_iter().find(|t| t.as_str() == text)
-    }
-}
-
-impl fmt::Display for EventType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Records that `resource` changed. Call it with the transaction that made the change.
-pub async fn record<C: ConnectionTrait>(
+/// Records that a resource changed, with its view as the event's data, and queues its
+/// webhook deliveries. Call it with the transaction that made the change.
+pub async fn record<C: ConnectionTrait, V: ToJSON>(
     db: &C,
     organization_id: Uuid,
     event_type: EventType,
-    resource: Resource,
+    view: &V,
 ) -> AppResult<event::Model> {
-    let data = represent(resource).await?;
-    record_raw(db, organization_id, event_type, data).await
-}
-
-/// Records an event whose data is already its REST representation, and queues its
-/// webhook deliveries.
-pub async fn record_raw<C: ConnectionTrait>(
-    db: &C,
-    organization_id: Uuid,
-    event_type: EventType,
-    data: serde_json::Value,
-) -> AppResult<event::Model> {
-    let event = insert(db, organization_id, event_type, data).await?;
-    crate::webhooks::fanout::enqueue(db, &event).await?;
+    let event = insert(db, organization_id, event_type, crate::views::to_json(view)).await?;
+    fanout::enqueue(db, &event).await?;
     Ok(event)
 }
 
@@ -137,17 +59,4 @@ pub async fn purge_expired(db: &sea_orm::DatabaseConnection) -> AppResult<u64> {
         .exec(db)
         .await?;
     Ok(result.rows_affected)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn type_names_round_trip() {
-        for t in EventType::ALL {
-            assert_eq!(EventType::parse(t.as_str()), Some(t));
-        }
-        assert_eq!(EventType::parse("lead.deleted"), None);
-    }
 }

@@ -1,16 +1,18 @@
 //! API key management over GraphQL: list, create (the secret is returned once) and
-//! revoke. Only an organization admin signed in with Clerk may; an API key never can,
-//! whatever its scopes, so a leaked key cannot mint more keys.
+//! revoke; adapters over `services::api_keys`, which decides who may (an organization
+//! admin signed in with Clerk; never an API key).
 
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use entities::api_key;
 
-use super::context::{request, state};
+use super::context::{actor, core};
+use super::enums::Gql;
 use super::scalars::DateTime;
-use crate::auth::{ScopeSet, keys};
-use crate::error::{AppError, AppResult};
+use crate::domain::ScopeSet;
 use crate::ids::{self, IdKind};
+use crate::services::api_keys::{self as keys, NewKey};
 use crate::time::now;
+use crate::views::enums::ApiKeyStatus;
 
 /// An API key. The secret itself is never shown again after creation.
 pub struct ApiKey(pub api_key::Model);
@@ -33,9 +35,9 @@ impl ApiKey {
             .map(|set| set.iter().map(|s| s.as_str().to_owned()).collect())
             .unwrap_or_default()
     }
-    /// `active`, `expired` or `revoked`.
-    async fn status(&self) -> &'static str {
-        keys::status(&self.0, now())
+    /// Whether the key works.
+    async fn status(&self) -> Gql<ApiKeyStatus> {
+        Gql(keys::status(&self.0, now()))
     }
     async fn expires_at(&self) -> Option<DateTime> {
         self.0.expires_at.map(DateTime)
@@ -70,13 +72,6 @@ pub struct CreateApiKeyInput {
     pub expires_at: Option<DateTime>,
 }
 
-/// The caller's organization, if they may manage keys.
-fn admin_organization(ctx: &Context<'_>) -> AppResult<uuid::Uuid> {
-    let principal = &request(ctx)?.principal;
-    principal.require_key_admin()?;
-    Ok(principal.organization_id)
-}
-
 #[derive(Default)]
 pub struct ApiKeyQuery;
 
@@ -84,8 +79,7 @@ pub struct ApiKeyQuery;
 impl ApiKeyQuery {
     /// Your organization's API keys, newest first. Organization admins (Clerk) only.
     async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<ApiKey>> {
-        let org = admin_organization(ctx)?;
-        let rows = keys::list(&state(ctx).db, org).await?;
+        let rows = keys::list(core(ctx).db.conn(), actor(ctx)?).await?;
         Ok(rows.into_iter().map(ApiKey).collect())
     }
 }
@@ -101,22 +95,12 @@ impl ApiKeyMutation {
         ctx: &Context<'_>,
         input: CreateApiKeyInput,
     ) -> Result<CreatedApiKey> {
-        let org = admin_organization(ctx)?;
-        let scopes = ScopeSet::parse_list(&input.scopes.join(","))
-            .map_err(|message| AppError::validation("scopes", message))?;
-        if let Some(expires_at) = input.expires_at
-            && expires_at.0 <= now()
-        {
-            return Err(AppError::validation("expiresAt", "must be in the future").into());
-        }
-        let created = keys::create(
-            &state(ctx).db,
-            org,
-            &input.name,
-            scopes,
-            input.expires_at.map(|d| d.0),
-        )
-        .await?;
+        let input = NewKey {
+            name: input.name,
+            scopes: input.scopes,
+            expires_at: input.expires_at.map(|d| d.0),
+        };
+        let created = keys::create(core(ctx).db.conn(), actor(ctx)?, input).await?;
         Ok(CreatedApiKey {
             api_key: ApiKey(created.key),
             secret: created.secret,
@@ -126,15 +110,8 @@ impl ApiKeyMutation {
     /// Revokes a key; it stops working on its next request. Revoking twice is harmless.
     /// Organization admins (Clerk) only.
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> Result<ApiKey> {
-        let org = admin_organization(ctx)?;
-        let not_found = || AppError::NotFound(format!("API key `{}` not found", id.as_str()));
-        let key_id = ids::decode(IdKind::ApiKey, id.as_str()).map_err(|_| not_found())?;
-        let key = keys::revoke(&state(ctx).db, key_id, Some(org))
-            .await
-            .map_err(|err| match err {
-                AppError::NotFound(_) => not_found(),
-                other => other,
-            })?;
-        Ok(ApiKey(key))
+        Ok(ApiKey(
+            keys::revoke(&core(ctx).db, actor(ctx)?, id.as_str()).await?,
+        ))
     }
 }

@@ -34,7 +34,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::tenant::TenantEntity;
+use crate::db::tenant::TenantEntity;
 use crate::error::AppError;
 use entities::{booking_link, call, lead, payment, product, team_member, webhook_attempt};
 

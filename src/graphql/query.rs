@@ -12,7 +12,7 @@ use super::resources::payment::{Payment, PaymentFilter};
 use super::resources::product::{Product, ProductFilter};
 use super::resources::team_member::{TeamMember, TeamMemberFilter};
 use super::resources::{find_in_org, get, list};
-use crate::auth::Scope;
+use crate::domain::Scope;
 use crate::ids::{self, IdKind};
 
 /// Anything with a global id.
@@ -47,7 +47,7 @@ impl ResourceQuery {
             IdKind::Payment => Scope::PaymentsRead,
             _ => return Ok(None),
         };
-        let org = authorize(ctx, scope)?.principal.organization_id;
+        let org = authorize(ctx, scope)?.actor.organization_id;
         Ok(match kind {
             IdKind::Lead => find_in_org::<lead::Entity>(ctx, org, uuid)
                 .await?

@@ -43,19 +43,21 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         match declared {
-            Some(length) if length > self.max as u64 => return Err(too_large().into()),
+            Some(length) if length > self.max as u64 => {
+                return Err(super::into_poem_error(too_large()));
+            }
             Some(_) => {}
             None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
                 let body = req.take_body();
                 match body.into_bytes_limit(self.max).await {
                     Ok(bytes) => req.set_body(bytes),
                     Err(poem::error::ReadBodyError::PayloadTooLarge) => {
-                        return Err(too_large().into());
+                        return Err(super::into_poem_error(too_large()));
                     }
                     Err(err) => {
-                        return Err(
-                            AppError::BadRequest(format!("cannot read the body: {err}")).into()
-                        );
+                        return Err(super::into_poem_error(AppError::BadRequest(format!(
+                            "cannot read the body: {err}"
+                        ))));
                     }
                 }
             }

@@ -4,8 +4,10 @@ use std::time::Instant;
 use futures_util::FutureExt;
 use poem::http::{HeaderMap, HeaderValue, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use tracing::Instrument;
 
 use crate::error::AppError;
+use crate::views::ErrorBody;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -74,7 +76,21 @@ impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
 
-        let outcome = AssertUnwindSafe(self.inner.call(req)).catch_unwind().await;
+        // Every log line written while this request runs (resolvers, services, errors)
+        // carries its id; the guard fills in who is calling. Never a secret.
+        let span = tracing::info_span!(
+            "request",
+            request_id = %request_id.0,
+            method = %method,
+            path = %path,
+            organization_id = tracing::field::Empty,
+            credential = tracing::field::Empty,
+        );
+        let outcome = AssertUnwindSafe(self.inner.call(req))
+            .catch_unwind()
+            .instrument(span.clone())
+            .await;
+        let _entered = span.enter();
         let mut response = match outcome {
             Ok(Ok(output)) => output.into_response(),
             Ok(Err(err)) => {
@@ -92,16 +108,13 @@ impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".to_owned());
-                error_response(&AppError::Internal(format!("panic: {detail}")), &request_id)
+                error_response(&AppError::internal(format!("panic: {detail}")), &request_id)
             }
         };
         if let Ok(value) = HeaderValue::from_str(&request_id.0) {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);
         }
         tracing::info!(
-            request_id = %request_id.0,
-            method = %method,
-            path = %path,
             status = response.status().as_u16(),
             elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
             "request"
@@ -135,37 +148,34 @@ pub fn classify(
             allow: allowed_methods(path),
         },
         StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge {
-            limit: crate::config::MAX_BODY_BYTES,
+            limit: super::MAX_BODY_BYTES,
         },
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::Validation {
-            field: None,
-            message: format!("{message}; send `Content-Type: application/json`"),
-        },
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType(format!(
+            "{message}; send `Content-Type: application/json`"
+        )),
         status if status.is_client_error() => AppError::BadRequest(message),
-        _ => AppError::Internal(message),
+        _ => AppError::internal(message),
     }
 }
 
 /// The contract's error body, status and headers for `err`.
 pub fn error_response(err: &AppError, request_id: &RequestId) -> Response {
-    err.log(&request_id.0);
-    let body = serde_json::to_vec(&err.body(Some(&request_id.0))).unwrap_or_default();
+    err.log();
+    let body = serde_json::to_vec(&ErrorBody::new(err, Some(&request_id.0))).unwrap_or_default();
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = Response::builder()
-        .status(err.status())
+        .status(status)
         .content_type("application/json; charset=utf-8")
         .body(body);
-    match err {
-        AppError::RateLimited { retry_after_secs } => {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
-        }
-        AppError::MethodNotAllowed { allow } => {
-            if let Ok(value) = HeaderValue::from_str(&allow.join(", ")) {
-                response.headers_mut().insert(header::ALLOW, value);
-            }
-        }
-        _ => {}
+    if let Some(seconds) = err.retry_after_secs() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    if let AppError::MethodNotAllowed { allow } = err
+        && let Ok(value) = HeaderValue::from_str(&allow.join(", "))
+    {
+        response.headers_mut().insert(header::ALLOW, value);
     }
     response
 }

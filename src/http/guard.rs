@@ -13,14 +13,23 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 
-use poem::http::HeaderMap;
 use poem::http::header::AUTHORIZATION;
+use poem::http::{HeaderMap, HeaderValue};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 
 use super::envelope::ExtraHeaders;
 use crate::auth::{AuthPolicy, Authenticator};
 use crate::error::AppError;
 use crate::ratelimit::{Clock, Decision, RateLimiter, Subject};
+
+/// The rate-limit headers of a decision.
+pub fn limit_headers(decision: &Decision) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in decision.headers() {
+        headers.insert(name, HeaderValue::from(value));
+    }
+    headers
+}
 
 #[derive(Clone)]
 pub struct ApiGuard {
@@ -111,9 +120,12 @@ impl<E: Endpoint> Endpoint for ApiGuardEndpoint<E> {
             .authenticate(authorization.as_deref())
             .await
         {
-            Ok(Some(principal)) => {
-                let subject = Subject::of(&principal);
-                req.extensions_mut().insert(principal);
+            Ok(Some(actor)) => {
+                let subject = Subject::of(&actor);
+                let span = tracing::Span::current();
+                span.record("organization_id", tracing::field::display(actor.organization_id));
+                span.record("credential", tracing::field::display(&actor.credential));
+                req.extensions_mut().insert(actor);
                 (subject, None)
             }
             Ok(None) if self.guard.policy == AuthPolicy::Optional => (Subject::Ip(ip), None),
@@ -136,9 +148,9 @@ impl<E: Endpoint> Endpoint for ApiGuardEndpoint<E> {
         if !decision.allowed {
             return Err(refused(&decision));
         }
-        let headers = decision.headers();
+        let headers = limit_headers(&decision);
         if let Some(err) = failure {
-            return Err(with_headers(err.into(), headers));
+            return Err(with_headers(super::into_poem_error(err), headers));
         }
         match self.inner.call(req).await {
             Ok(output) => {
@@ -183,7 +195,7 @@ fn refused(decision: &Decision) -> poem::Error {
     let err = AppError::RateLimited {
         retry_after_secs: decision.retry_after_secs.unwrap_or(1),
     };
-    with_headers(err.into(), decision.headers())
+    with_headers(super::into_poem_error(err), limit_headers(decision))
 }
 
 /// The envelope renders the error; these headers ride along to the response.

@@ -3,12 +3,12 @@ use poem::web::{Data, Json};
 use poem::{IntoResponse, Response, handler};
 use serde_json::json;
 
-use crate::state::AppState;
+use crate::graphql::Core;
 
 /// `GET /health`: no auth. 200 when the database answers, 503 when it does not.
 #[handler]
-pub async fn health_check(state: Data<&AppState>) -> Response {
-    match state.db.ping().await {
+pub async fn health_check(core: Data<&Core>) -> Response {
+    match core.db.ping().await {
         Ok(()) => Json(json!({"success": true, "status": "ok", "database": "ok"})).into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "health check: database unavailable");

@@ -1,4 +1,4 @@
-//! Live events: the `events` GraphQL subscription on `GET /graphql/ws`.
+//! Live events: the feed of committed events behind the `events` subscription.
 //!
 //! Events are written to the `events` outbox in the transaction of their change, by
 //! whichever instance made it, so the outbox is what every instance watches: one poller
@@ -13,8 +13,7 @@
 //! an event whose transaction ran (or whose writer's clock lagged) longer than that is not
 //! delivered live (it stays in the outbox, for webhooks and the events API).
 
-pub mod graphql;
-pub mod ws;
+pub mod feed;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -18,10 +18,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::BoxFuture;
-use poem::http::{HeaderMap, HeaderValue};
 use uuid::Uuid;
 
-use crate::auth::{Credential, Principal};
+use crate::domain::{Actor, Credential};
 
 pub const LIMIT_HEADER: &str = "x-ratelimit-limit";
 pub const REMAINING_HEADER: &str = "x-ratelimit-remaining";
@@ -108,7 +107,7 @@ pub enum Subject {
 }
 
 impl Subject {
-    pub fn of(principal: &Principal) -> Self {
+    pub fn of(principal: &Actor) -> Self {
         match &principal.credential {
             Credential::ApiKey { key_id } => Subject::ApiKey {
                 key_id: *key_id,
@@ -116,6 +115,12 @@ impl Subject {
             },
             Credential::ClerkUser { user_id, .. } => Subject::User {
                 user_id: user_id.clone(),
+                organization_id: principal.organization_id,
+            },
+            // The operator works at the command line, never through the API; should one
+            // ever arrive, it counts as one user of the organization.
+            Credential::Operator => Subject::User {
+                user_id: "operator".to_owned(),
                 organization_id: principal.organization_id,
             },
         }
@@ -210,12 +215,13 @@ impl Decision {
         self.reset_us.div_ceil(1_000_000)
     }
 
-    pub fn headers(&self) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(LIMIT_HEADER, HeaderValue::from(self.limit));
-        headers.insert(REMAINING_HEADER, HeaderValue::from(self.remaining));
-        headers.insert(RESET_HEADER, HeaderValue::from(self.reset_unix_secs()));
-        headers
+    /// The rate-limit headers every response carries, as (name, value) pairs.
+    pub fn headers(&self) -> [(&'static str, u64); 3] {
+        [
+            (LIMIT_HEADER, u64::from(self.limit)),
+            (REMAINING_HEADER, u64::from(self.remaining)),
+            (RESET_HEADER, self.reset_unix_secs()),
+        ]
     }
 }
 
@@ -322,9 +328,13 @@ mod tests {
         assert_eq!((decision.limit, decision.remaining), (1000, 0));
         assert_eq!(decision.reset_unix_secs(), 41);
         assert_eq!(decision.retry_after_secs, Some(31));
-        let headers = decision.headers();
-        assert_eq!(headers[LIMIT_HEADER], "1000");
-        assert_eq!(headers[REMAINING_HEADER], "0");
-        assert_eq!(headers[RESET_HEADER], "41");
+        assert_eq!(
+            decision.headers(),
+            [
+                (LIMIT_HEADER, 1000),
+                (REMAINING_HEADER, 0),
+                (RESET_HEADER, 41)
+            ]
+        );
     }
 }

@@ -4,18 +4,14 @@
 //! readable reference (`/docs`).
 
 pub mod body;
-pub mod idempotency;
-pub mod objects;
 mod openapi;
 pub mod operations;
-pub mod representation;
 pub mod resources;
 pub mod responses;
-pub mod types;
 pub mod webhooks;
 
 use poem::web::Html;
-use poem::{Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Response, handler};
+use poem::{IntoResponse, Response, handler};
 use poem_openapi::OpenApiService;
 use poem_openapi::ServerObject;
 
@@ -38,24 +34,6 @@ pub fn service() -> OpenApiService<Apis, ()> {
         ServerObject::new("http://127.0.0.1:8080").description("Local development (`aura serve`)"),
     )
     .url_prefix("/v1")
-}
-
-/// The `/v1` endpoints: idempotency inside `gate` (authentication and rate limits).
-pub fn endpoints<M>(
-    db: sea_orm::DatabaseConnection,
-    sealer: crate::webhooks::secret::SecretBox,
-    gate: M,
-) -> impl Endpoint + 'static
-where
-    M: poem::Middleware<
-            idempotency::IdempotencyEndpoint<<OpenApiService<Apis, ()> as IntoEndpoint>::Endpoint>,
-        >,
-    M::Output: 'static,
-{
-    service()
-        .into_endpoint()
-        .with(idempotency::Idempotency::new(db, sealer))
-        .with(gate)
 }
 
 #[handler]

@@ -222,7 +222,7 @@ fn publish_checked_patterns(spec: &mut Value) {
                     continue;
                 }
                 let pattern = match param["name"].as_str() {
-                    Some("cursor") => crate::graphql::pagination::CURSOR_PATTERN.to_owned(),
+                    Some("cursor") => crate::db::page::CURSOR_PATTERN.to_owned(),
                     Some(name) => match id_filter_kind(name) {
                         Some(kind) => id_pattern(kind),
                         None => continue,

@@ -11,13 +11,13 @@ use poem_openapi::{OpenApi, SecurityScheme, Tags, auth::Bearer};
 use serde_json::{Map, Value, json};
 
 use super::body::FromGraphql;
-use super::objects::{Billing, CallStatus, LeadStatus, PaymentStatus, TeamRole};
 use super::operations::{self as ops, Caller, ItemResult};
 use super::responses::*;
-use crate::auth::Principal;
+use crate::domain::Actor;
 use crate::error::AppError;
-use crate::graphql::{AuraSchema, RestSchema};
-use crate::state::AppState;
+use crate::graphql::{AuraSchema, Core, RestSchema};
+use crate::views::enums::{Billing, CallStatus, LeadStatus, PaymentStatus, TeamRole};
+use crate::views::{self, Wire, WireEnum};
 
 #[derive(Tags)]
 pub enum Tag {
@@ -51,12 +51,17 @@ pub(super) fn default_limit() -> i32 {
 }
 
 /// The request's caller, built from what the middleware put on the request.
-pub(super) fn caller<'a>(req: &Request, schema: &'a AuraSchema, state: &'a AppState) -> Caller<'a> {
+pub(super) fn caller<'a>(req: &Request, schema: &'a AuraSchema, core: &'a Core) -> Caller<'a> {
     Caller {
         schema,
-        state,
-        principal: req.extensions().get::<Principal>().cloned(),
+        core,
+        actor: req.extensions().get::<Actor>().cloned(),
     }
+}
+
+/// A REST enum parameter as a GraphQL variable (`no_show` → `"NO_SHOW"`).
+pub(super) fn wire_graphql<E: WireEnum>(value: Wire<E>) -> Value {
+    Value::String(value.get().graphql_name().to_owned())
 }
 
 /// Filters as GraphQL variables: only the ones given.
@@ -145,7 +150,7 @@ impl ResourcesApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
         #[oai(
@@ -161,18 +166,18 @@ impl ResourcesApi {
         created_before: Query<Option<DateTime<Utc>>>,
         /// Only leads changed strictly after this instant (RFC 3339).
         updated_after: Query<Option<DateTime<Utc>>>,
-        status: Query<Option<LeadStatus>>,
+        status: Query<Option<Wire<LeadStatus>>>,
         /// Only leads assigned to this team member (`tm_…`).
         assigned_team_member_id: Query<Option<String>>,
     ) -> Result<LeadListResponse, ApiError> {
         let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
-        filter.set("status", status.0.map(LeadStatus::graphql)).set(
+        filter.set("status", status.0.map(wire_graphql)).set(
             "assignedTeamMemberId",
             assigned_team_member_id.0.map(Value::String),
         );
         let (data, more, next) = list(
-            caller(req, &schema, &state),
-            ops::LIST_LEADS,
+            caller(req, &schema, &core),
+            ops::LIST_LEADS.as_str(),
             filter.variables(limit.0, cursor.0),
         )
         .await?;
@@ -192,12 +197,12 @@ impl ResourcesApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// `lead_…`
         id: Path<String>,
     ) -> Result<LeadResponse, ApiError> {
-        let lead = get(caller(req, &schema, &state), ops::GET_LEAD, id.0).await?;
+        let lead = get(caller(req, &schema, &core), ops::GET_LEAD.as_str(), id.0).await?;
         Ok(LeadResponse::item(lead)?)
     }
 
@@ -215,7 +220,7 @@ impl ResourcesApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
         #[oai(
@@ -231,7 +236,7 @@ impl ResourcesApi {
         created_before: Query<Option<DateTime<Utc>>>,
         /// Only calls changed strictly after this instant (RFC 3339).
         updated_after: Query<Option<DateTime<Utc>>>,
-        status: Query<Option<CallStatus>>,
+        status: Query<Option<Wire<CallStatus>>>,
         /// Only calls with this lead (`lead_…`).
         lead_id: Query<Option<String>>,
         /// Only calls this team member closes or set (`tm_…`).
@@ -241,13 +246,13 @@ impl ResourcesApi {
     ) -> Result<CallListResponse, ApiError> {
         let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
         filter
-            .set("status", status.0.map(CallStatus::graphql))
+            .set("status", status.0.map(wire_graphql))
             .set("leadId", lead_id.0.map(Value::String))
             .set("teamMemberId", team_member_id.0.map(Value::String))
             .set("bookingLinkId", booking_link_id.0.map(Value::String));
         let (data, more, next) = list(
-            caller(req, &schema, &state),
-            ops::LIST_CALLS,
+            caller(req, &schema, &core),
+            ops::LIST_CALLS.as_str(),
             filter.variables(limit.0, cursor.0),
         )
         .await?;
@@ -267,12 +272,12 @@ impl ResourcesApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// `call_…`
         id: Path<String>,
     ) -> Result<CallResponse, ApiError> {
-        let call = get(caller(req, &schema, &state), ops::GET_CALL, id.0).await?;
+        let call = get(caller(req, &schema, &core), ops::GET_CALL.as_str(), id.0).await?;
         Ok(CallResponse::item(call)?)
     }
 
@@ -290,7 +295,7 @@ impl ResourcesApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
         #[oai(
@@ -306,16 +311,16 @@ impl ResourcesApi {
         created_before: Query<Option<DateTime<Utc>>>,
         /// Only members changed strictly after this instant (RFC 3339).
         updated_after: Query<Option<DateTime<Utc>>>,
-        role: Query<Option<TeamRole>>,
+        role: Query<Option<Wire<TeamRole>>>,
         active: Query<Option<bool>>,
     ) -> Result<TeamMemberListResponse, ApiError> {
         let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
         filter
-            .set("role", role.0.map(TeamRole::graphql))
+            .set("role", role.0.map(wire_graphql))
             .set("active", active.0.map(Value::Bool));
         let (data, more, next) = list(
-            caller(req, &schema, &state),
-            ops::LIST_TEAM,
+            caller(req, &schema, &core),
+            ops::LIST_TEAM.as_str(),
             filter.variables(limit.0, cursor.0),
         )
         .await?;
@@ -335,12 +340,17 @@ impl ResourcesApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// `tm_…`
         id: Path<String>,
     ) -> Result<TeamMemberResponse, ApiError> {
-        let member = get(caller(req, &schema, &state), ops::GET_TEAM_MEMBER, id.0).await?;
+        let member = get(
+            caller(req, &schema, &core),
+            ops::GET_TEAM_MEMBER.as_str(),
+            id.0,
+        )
+        .await?;
         Ok(TeamMemberResponse::item(member)?)
     }
 
@@ -360,7 +370,7 @@ impl ResourcesApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// `tm_…`
         id: Path<String>,
@@ -371,12 +381,12 @@ impl ResourcesApi {
     ) -> Result<CommissionTotalsResponse, ApiError> {
         #[derive(serde::Deserialize)]
         struct Totals {
-            totals: Vec<super::objects::CommissionTotal>,
+            totals: Vec<views::CommissionTotal>,
         }
         let format = |at: DateTime<Utc>| crate::time::format_rfc3339(at);
-        let result: ItemResult<Totals> = caller(req, &schema, &state)
+        let result: ItemResult<Totals> = caller(req, &schema, &core)
             .run(
-                ops::TEAM_MEMBER_COMMISSIONS,
+                ops::TEAM_MEMBER_COMMISSIONS.as_str(),
                 json!({"id": id.0, "after": paid_after.0.map(format), "before": paid_before.0.map(format)}),
             )
             .await?;
@@ -402,7 +412,7 @@ impl ResourcesApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
         #[oai(
@@ -427,8 +437,8 @@ impl ResourcesApi {
             .set("ownerId", owner_id.0.map(Value::String))
             .set("active", active.0.map(Value::Bool));
         let (data, more, next) = list(
-            caller(req, &schema, &state),
-            ops::LIST_BOOKING_LINKS,
+            caller(req, &schema, &core),
+            ops::LIST_BOOKING_LINKS.as_str(),
             filter.variables(limit.0, cursor.0),
         )
         .await?;
@@ -448,12 +458,17 @@ impl ResourcesApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// `bl_…`
         id: Path<String>,
     ) -> Result<BookingLinkResponse, ApiError> {
-        let link = get(caller(req, &schema, &state), ops::GET_BOOKING_LINK, id.0).await?;
+        let link = get(
+            caller(req, &schema, &core),
+            ops::GET_BOOKING_LINK.as_str(),
+            id.0,
+        )
+        .await?;
         Ok(BookingLinkResponse::item(link)?)
     }
 
@@ -471,7 +486,7 @@ impl ResourcesApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
         #[oai(
@@ -488,15 +503,15 @@ impl ResourcesApi {
         /// Only products changed strictly after this instant (RFC 3339).
         updated_after: Query<Option<DateTime<Utc>>>,
         active: Query<Option<bool>>,
-        billing: Query<Option<Billing>>,
+        billing: Query<Option<Wire<Billing>>>,
     ) -> Result<ProductListResponse, ApiError> {
         let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
         filter
             .set("active", active.0.map(Value::Bool))
-            .set("billing", billing.0.map(Billing::graphql));
+            .set("billing", billing.0.map(wire_graphql));
         let (data, more, next) = list(
-            caller(req, &schema, &state),
-            ops::LIST_PRODUCTS,
+            caller(req, &schema, &core),
+            ops::LIST_PRODUCTS.as_str(),
             filter.variables(limit.0, cursor.0),
         )
         .await?;
@@ -516,12 +531,12 @@ impl ResourcesApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// `prod_…`
         id: Path<String>,
     ) -> Result<ProductResponse, ApiError> {
-        let product = get(caller(req, &schema, &state), ops::GET_PRODUCT, id.0).await?;
+        let product = get(caller(req, &schema, &core), ops::GET_PRODUCT.as_str(), id.0).await?;
         Ok(ProductResponse::item(product)?)
     }
 
@@ -539,7 +554,7 @@ impl ResourcesApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
         #[oai(
@@ -555,7 +570,7 @@ impl ResourcesApi {
         created_before: Query<Option<DateTime<Utc>>>,
         /// Only payments changed strictly after this instant (RFC 3339).
         updated_after: Query<Option<DateTime<Utc>>>,
-        status: Query<Option<PaymentStatus>>,
+        status: Query<Option<Wire<PaymentStatus>>>,
         /// Only payments by this lead (`lead_…`).
         lead_id: Query<Option<String>>,
         /// Only payments for this product (`prod_…`).
@@ -565,13 +580,13 @@ impl ResourcesApi {
     ) -> Result<PaymentListResponse, ApiError> {
         let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
         filter
-            .set("status", status.0.map(PaymentStatus::graphql))
+            .set("status", status.0.map(wire_graphql))
             .set("leadId", lead_id.0.map(Value::String))
             .set("productId", product_id.0.map(Value::String))
             .set("teamMemberId", team_member_id.0.map(Value::String));
         let (data, more, next) = list(
-            caller(req, &schema, &state),
-            ops::LIST_PAYMENTS,
+            caller(req, &schema, &core),
+            ops::LIST_PAYMENTS.as_str(),
             filter.variables(limit.0, cursor.0),
         )
         .await?;
@@ -591,12 +606,12 @@ impl ResourcesApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// `pay_…`
         id: Path<String>,
     ) -> Result<PaymentResponse, ApiError> {
-        let payment = get(caller(req, &schema, &state), ops::GET_PAYMENT, id.0).await?;
+        let payment = get(caller(req, &schema, &core), ops::GET_PAYMENT.as_str(), id.0).await?;
         Ok(PaymentResponse::item(payment)?)
     }
 }

@@ -6,11 +6,11 @@ use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{ApiResponse, Object};
 
 use super::body::{JsonBody, RestData};
-use super::objects::{
-    BookingLink, Call, Deleted, Delivery, Event, Lead, Payment, Product, TeamMember, Webhook,
-    WebhookTestResult, WebhookWithSecret,
+use crate::error::AppError;
+use crate::views::{
+    BookingLink, Call, Deleted, Delivery, ErrorBody, Event, Lead, Payment, Product, TeamMember,
+    Webhook, WebhookTestResult, WebhookWithSecret,
 };
-use crate::error::{AppError, ErrorBody};
 
 /// Where a list stands.
 #[derive(Object, Debug, Clone)]
@@ -219,7 +219,7 @@ pub enum DeliveryQueuedResponse {
 pub struct CommissionTotals {
     /// Always `true`.
     pub success: bool,
-    pub data: Vec<super::objects::CommissionTotal>,
+    pub data: Vec<crate::views::CommissionTotal>,
 }
 
 #[derive(ApiResponse)]
@@ -243,7 +243,7 @@ impl From<AppError> for ApiError {
 
 impl From<ApiError> for poem::Error {
     fn from(err: ApiError) -> Self {
-        err.0.into()
+        crate::http::into_poem_error(err.0)
     }
 }
 
@@ -263,6 +263,7 @@ const ERRORS: &[(u16, &str)] = &[
         "Conflict, e.g. an `Idempotency-Key` reused with another body.",
     ),
     (413, "The request body is larger than 1 MiB."),
+    (415, "The body is not `application/json`."),
     (
         429,
         "Rate limit exceeded; retry after `Retry-After` seconds.",
@@ -270,6 +271,10 @@ const ERRORS: &[(u16, &str)] = &[
     (
         500,
         "Something went wrong on our side; quote the `request_id`.",
+    ),
+    (
+        503,
+        "A dependency (the database) is unavailable; retry after `Retry-After` seconds.",
     ),
 ];
 
@@ -286,7 +291,7 @@ impl ApiResponse for ApiError {
                         content_type: "application/json",
                         schema: <ErrorBody as Type>::schema_ref(),
                     }],
-                    headers: if *status == 429 {
+                    headers: if *status == 429 || *status == 503 {
                         vec![MetaHeader {
                             name: "Retry-After".to_owned(),
                             description: Some(

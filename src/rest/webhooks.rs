@@ -11,16 +11,74 @@ use poem_openapi::types::MaybeUndefined;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::views::enums::DeliveryStatus;
+use poem_openapi::Object;
+use poem_openapi::types::Example;
+
 use super::body::Typed;
-use super::objects::{
-    CreateWebhookBody, Deleted, Delivery, DeliveryStatus, EventTypeName, UpdateWebhookBody,
-    Webhook, WebhookTestResult, WebhookWithSecret,
-};
 use super::operations::{self as ops, ItemResult, PageResult};
-use super::resources::{BearerAuth, Filter, Tag, caller, default_limit, get, list};
+use super::resources::{BearerAuth, Filter, Tag, caller, default_limit, get, list, wire_graphql};
 use super::responses::*;
-use crate::graphql::RestSchema;
-use crate::state::AppState;
+use crate::graphql::{Core, RestSchema};
+use crate::views::{
+    Deleted, Delivery, EventSelector, Webhook, WebhookTestResult, WebhookWithSecret, Wire,
+};
+
+/// A new webhook.
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct CreateWebhookBody {
+    /// An `https://` (or `http://`) URL that resolves to a public address.
+    #[oai(validator(min_length = 1, max_length = 2048))]
+    pub url: String,
+    /// At most 500 characters.
+    pub description: Option<String>,
+    /// Event types to send (`lead.created`, …), or `["*"]` for all.
+    #[oai(validator(min_items = 1, max_items = 32))]
+    pub event_types: Vec<Wire<EventSelector>>,
+    /// `true` when omitted.
+    pub enabled: Option<bool>,
+}
+
+/// Changes to a webhook. Omitted fields keep their value; `"description": null` clears it.
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct UpdateWebhookBody {
+    #[oai(validator(max_length = 2048))]
+    pub url: Option<String>,
+    pub description: MaybeUndefined<String>,
+    #[oai(validator(min_items = 1, max_items = 32))]
+    pub event_types: Option<Vec<Wire<EventSelector>>>,
+    /// `true` re-enables a disabled webhook (and forgets its failures).
+    pub enabled: Option<bool>,
+}
+
+impl Example for CreateWebhookBody {
+    fn example() -> Self {
+        CreateWebhookBody {
+            url: "https://hooks.example.com/aura".into(),
+            description: Some("Commission sync".into()),
+            event_types: vec![
+                Wire(EventSelector::Type(crate::views::EventType::PaymentCreated)),
+                Wire(EventSelector::Type(
+                    crate::views::EventType::PaymentRefunded,
+                )),
+            ],
+            enabled: None,
+        }
+    }
+}
+
+impl Example for UpdateWebhookBody {
+    fn example() -> Self {
+        UpdateWebhookBody {
+            url: None,
+            description: MaybeUndefined::Undefined,
+            event_types: Some(vec![Wire(EventSelector::All)]),
+            enabled: Some(true),
+        }
+    }
+}
 
 #[derive(Deserialize)]
 struct SecretResult {
@@ -32,8 +90,8 @@ struct SecretResult {
 /// description). Read by the idempotency middleware; declared here for the document.
 type IdempotencyKey = Header<Option<String>>;
 
-fn names(types: &[EventTypeName]) -> Vec<&'static str> {
-    types.iter().map(|t| t.as_str()).collect()
+fn names(types: &[Wire<EventSelector>]) -> Vec<&'static str> {
+    types.iter().map(|t| t.get().as_str()).collect()
 }
 
 fn with_secret(result: SecretResult) -> Json<WebhookWithSecretEnvelope> {
@@ -64,7 +122,7 @@ impl WebhooksApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
         #[oai(
@@ -85,8 +143,8 @@ impl WebhooksApi {
         let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
         filter.set("enabled", enabled.0.map(Value::Bool));
         let (data, more, next) = list(
-            caller(req, &schema, &state),
-            ops::LIST_WEBHOOKS,
+            caller(req, &schema, &core),
+            ops::LIST_WEBHOOKS.as_str(),
             filter.variables(limit.0, cursor.0),
         )
         .await?;
@@ -107,7 +165,7 @@ impl WebhooksApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
         _idempotency_key: IdempotencyKey,
@@ -120,8 +178,8 @@ impl WebhooksApi {
             "eventTypes": names(&body.event_types),
             "enabled": body.enabled,
         });
-        let result: ItemResult<SecretResult> = caller(req, &schema, &state)
-            .run(ops::CREATE_WEBHOOK, json!({ "input": input }))
+        let result: ItemResult<SecretResult> = caller(req, &schema, &core)
+            .run(ops::CREATE_WEBHOOK.as_str(), json!({ "input": input }))
             .await?;
         Ok(WebhookCreatedResponse::Created(with_secret(result.item)))
     }
@@ -139,12 +197,12 @@ impl WebhooksApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// `wh_…`
         id: Path<String>,
     ) -> Result<WebhookResponse, ApiError> {
-        let webhook = get(caller(req, &schema, &state), ops::GET_WEBHOOK, id.0).await?;
+        let webhook = get(caller(req, &schema, &core), ops::GET_WEBHOOK.as_str(), id.0).await?;
         Ok(WebhookResponse::item(webhook)?)
     }
 
@@ -163,7 +221,7 @@ impl WebhooksApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
         _idempotency_key: IdempotencyKey,
@@ -191,8 +249,11 @@ impl WebhooksApi {
         if let Some(enabled) = body.enabled {
             input.insert("enabled".into(), Value::Bool(enabled));
         }
-        let result: ItemResult<Webhook> = caller(req, &schema, &state)
-            .run(ops::UPDATE_WEBHOOK, json!({ "id": id.0, "input": input }))
+        let result: ItemResult<Webhook> = caller(req, &schema, &core)
+            .run(
+                ops::UPDATE_WEBHOOK.as_str(),
+                json!({ "id": id.0, "input": input }),
+            )
             .await?;
         Ok(WebhookResponse::item(Typed(result.item))?)
     }
@@ -211,13 +272,13 @@ impl WebhooksApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// `wh_…`
         id: Path<String>,
     ) -> Result<DeletedResponse, ApiError> {
-        let result: ItemResult<Deleted> = caller(req, &schema, &state)
-            .run(ops::DELETE_WEBHOOK, json!({ "id": id.0 }))
+        let result: ItemResult<Deleted> = caller(req, &schema, &core)
+            .run(ops::DELETE_WEBHOOK.as_str(), json!({ "id": id.0 }))
             .await?;
         Ok(DeletedResponse::Ok(Json(DeletedEnvelope {
             success: true,
@@ -240,15 +301,15 @@ impl WebhooksApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
         _idempotency_key: IdempotencyKey,
         /// `wh_…`
         id: Path<String>,
     ) -> Result<WebhookSecretResponse, ApiError> {
-        let result: ItemResult<SecretResult> = caller(req, &schema, &state)
-            .run(ops::ROTATE_WEBHOOK_SECRET, json!({ "id": id.0 }))
+        let result: ItemResult<SecretResult> = caller(req, &schema, &core)
+            .run(ops::ROTATE_WEBHOOK_SECRET.as_str(), json!({ "id": id.0 }))
             .await?;
         Ok(WebhookSecretResponse::Ok(with_secret(result.item)))
     }
@@ -268,15 +329,15 @@ impl WebhooksApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
         _idempotency_key: IdempotencyKey,
         /// `wh_…`
         id: Path<String>,
     ) -> Result<WebhookTestResponse, ApiError> {
-        let result: ItemResult<WebhookTestResult> = caller(req, &schema, &state)
-            .run(ops::TEST_WEBHOOK, json!({ "id": id.0 }))
+        let result: ItemResult<WebhookTestResult> = caller(req, &schema, &core)
+            .run(ops::TEST_WEBHOOK.as_str(), json!({ "id": id.0 }))
             .await?;
         Ok(WebhookTestResponse::Ok(Json(WebhookTestEnvelope {
             success: true,
@@ -299,7 +360,7 @@ impl WebhooksApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// `wh_…`
         id: Path<String>,
@@ -311,20 +372,20 @@ impl WebhooksApi {
         limit: Query<i32>,
         /// `pagination.next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-        status: Query<Option<DeliveryStatus>>,
+        status: Query<Option<Wire<DeliveryStatus>>>,
     ) -> Result<DeliveryListResponse, ApiError> {
         #[derive(Deserialize)]
         struct Deliveries {
             item: PageResult<Delivery>,
         }
-        let result: Deliveries = caller(req, &schema, &state)
+        let result: Deliveries = caller(req, &schema, &core)
             .run(
-                ops::LIST_DELIVERIES,
+                ops::LIST_DELIVERIES.as_str(),
                 json!({
                     "id": id.0,
                     "first": limit.0,
                     "after": cursor.0,
-                    "status": status.0.map(DeliveryStatus::graphql),
+                    "status": status.0.map(wire_graphql),
                 }),
             )
             .await?;
@@ -353,7 +414,7 @@ impl WebhooksApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
         _idempotency_key: IdempotencyKey,
@@ -362,9 +423,9 @@ impl WebhooksApi {
         /// `dlv_…`
         delivery_id: Path<String>,
     ) -> Result<DeliveryQueuedResponse, ApiError> {
-        let result: ItemResult<Delivery> = caller(req, &schema, &state)
+        let result: ItemResult<Delivery> = caller(req, &schema, &core)
             .run(
-                ops::RETRY_WEBHOOK_DELIVERY,
+                ops::RETRY_WEBHOOK_DELIVERY.as_str(),
                 json!({ "webhookId": id.0, "deliveryId": delivery_id.0 }),
             )
             .await?;
@@ -390,7 +451,7 @@ impl WebhooksApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// Page size, 1 to 100.
         #[oai(
@@ -406,14 +467,17 @@ impl WebhooksApi {
         created_before: Query<Option<DateTime<Utc>>>,
         /// Only this event type, e.g. `payment.created`.
         #[oai(name = "type")]
-        event_type: Query<Option<EventTypeName>>,
+        event_type: Query<Option<Wire<EventSelector>>>,
     ) -> Result<EventListResponse, ApiError> {
         let mut filter = Filter::time(created_after.0, created_before.0, None);
-        let only = event_type.0.filter(|t| *t != EventTypeName::All);
+        let only = event_type.0.and_then(|t| match t.get() {
+            EventSelector::All => None,
+            EventSelector::Type(t) => Some(t),
+        });
         filter.set("types", only.map(|t| json!([t.as_str()])));
         let (data, more, next) = list(
-            caller(req, &schema, &state),
-            ops::LIST_EVENTS,
+            caller(req, &schema, &core),
+            ops::LIST_EVENTS.as_str(),
             filter.variables(limit.0, cursor.0),
         )
         .await?;
@@ -434,12 +498,12 @@ impl WebhooksApi {
         &self,
         req: &Request,
         schema: Data<&RestSchema>,
-        state: Data<&AppState>,
+        core: Data<&Core>,
         _auth: BearerAuth,
         /// `evt_…`
         id: Path<String>,
     ) -> Result<EventResponse, ApiError> {
-        let event = get(caller(req, &schema, &state), ops::GET_EVENT, id.0).await?;
+        let event = get(caller(req, &schema, &core), ops::GET_EVENT.as_str(), id.0).await?;
         Ok(EventResponse::item(event)?)
     }
 }

@@ -16,18 +16,19 @@ use chrono::{DateTime, Utc};
 use entities::{event, webhook_attempt, webhook_delivery, webhook_subscription};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbBackend,
-    EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbBackend, EntityTrait,
+    IntoActiveModel, QueryFilter,
 };
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::Webhooks;
 use super::schedule::{DISABLE_AFTER, next_delay};
-use super::secret::SigningSecret;
 use super::sender::{AttemptOutcome, Message};
+use crate::crypto::SigningSecret;
+use crate::db::tenant::TenantEntity;
+use crate::db::{Database, Signal};
 use crate::error::AppResult;
-use crate::graphql::tenant::TenantEntity;
 use crate::ids::{self, IdKind};
 use webhook_delivery::DeliveryStatus;
 
@@ -42,7 +43,7 @@ pub enum Mode {
 
 #[derive(Clone)]
 pub struct Dispatcher {
-    db: DatabaseConnection,
+    db: Database,
     hooks: Webhooks,
 }
 
@@ -61,7 +62,7 @@ pub struct Recorded {
 }
 
 impl Dispatcher {
-    pub fn new(db: DatabaseConnection, hooks: Webhooks) -> Self {
+    pub fn new(db: Database, hooks: Webhooks) -> Self {
         Dispatcher { db, hooks }
     }
 
@@ -72,6 +73,8 @@ impl Dispatcher {
         let mut shutdown = std::pin::pin!(shutdown);
         let mut in_flight: JoinSet<Uuid> = JoinSet::new();
         let mut per_subscription: HashMap<Uuid, usize> = HashMap::new();
+        // A commit in this process (a new event, a manual retry) is worth a look at once.
+        let mut commits = self.db.bus().subscribe();
         tracing::info!(
             concurrency = config.concurrency,
             per_subscription = config.per_subscription,
@@ -118,7 +121,11 @@ impl Dispatcher {
                     }
                 }
                 _ = tokio::time::sleep(config.poll_interval) => {}
-                _ = self.hooks.wake.notified() => {}
+                signal = commits.recv() => {
+                    if let Ok(Signal::KeyChanged(_) | Signal::KeysUnknown) = signal {
+                        continue;
+                    }
+                }
                 _ = &mut shutdown => break,
             }
         }
@@ -188,7 +195,7 @@ impl Dispatcher {
         let claimed = webhook_delivery::Entity::update_many()
             .col_expr(D::LeaseUntil, Expr::value(lease_until))
             .filter(D::Id.in_subquery(due.to_owned()))
-            .exec_with_returning(&self.db)
+            .exec_with_returning(self.db.conn())
             .await?;
         Ok(claimed)
     }
@@ -227,7 +234,7 @@ impl Dispatcher {
         let ids: HashSet<Uuid> = ids.collect();
         Ok(E::find()
             .filter(E::id_column().is_in(ids))
-            .all(&self.db)
+            .all(self.db.conn())
             .await?
             .into_iter()
             .map(|row| (E::id_of(&row), Arc::new(row)))
@@ -281,7 +288,7 @@ impl Dispatcher {
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
             .filter(webhook_delivery::Column::Id.eq(delivery.id))
-            .exec(&self.db)
+            .exec(self.db.conn())
             .await?;
         Ok(())
     }
@@ -305,7 +312,7 @@ impl Dispatcher {
                 None => (DeliveryStatus::Failed, None),
             }
         };
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = self.db.begin_write().await?;
         let previous_count = delivery.attempt_count;
         let changes = webhook_delivery::ActiveModel {
             status: Set(status),

@@ -1,32 +1,28 @@
-//! Webhooks: subscriptions, fan-out of outbox events into deliveries, the dispatcher that
-//! sends them (Standard Webhooks signatures, retries, the delivery log), and the SSRF
-//! guard every target passes. The dispatcher runs inside `aura serve` and alone as
+//! Webhook delivery: the dispatcher that sends the outbox's deliveries (Standard Webhooks
+//! signatures, retries, the delivery log) and the HTTP sender behind it, which resolves
+//! every target through the SSRF guard (`domain::webhook_target`). Subscriptions are
+//! managed by `services::webhooks`; deliveries are queued by `events::fanout` in the
+//! writer's transaction. The dispatcher runs inside `aura serve` and alone as
 //! `aura worker`; any number of them may share one database.
 
 pub mod dispatcher;
-pub mod fanout;
-pub mod graphql;
 pub mod schedule;
-pub mod secret;
 pub mod sender;
-pub mod service;
 pub mod signature;
-pub mod target;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
-
+use crate::crypto::SecretBox;
+use crate::db::Database;
+use crate::domain::Actor;
+use crate::error::{AppError, AppResult};
+use crate::services::webhooks as subscriptions;
+pub use crate::views::webhooks::is_success;
 pub use dispatcher::Dispatcher;
+use dispatcher::{Claim, Mode, Recorded};
 use schedule::{Jitter, SharedClock, SystemClock};
-use secret::SecretBox;
 use sender::Sender;
-
-/// Whether a response status counts as delivered: any 2xx.
-pub fn is_success(status: Option<i32>) -> bool {
-    status.is_some_and(|s| (200..300).contains(&s))
-}
 
 /// How webhooks are sent. Defaults follow the contract (15 s timeout, no private targets).
 #[derive(Debug, Clone)]
@@ -67,15 +63,13 @@ impl WebhookConfig {
     }
 }
 
-/// What the API and the dispatcher share: the config, the HTTP client, the clock, and a
-/// bell that wakes this process's dispatcher when there is work (a manual retry).
+/// What the API and the dispatcher share: the config, the HTTP client and the clock.
 #[derive(Clone)]
 pub struct Webhooks {
     pub config: Arc<WebhookConfig>,
     pub sender: Sender,
     pub clock: SharedClock,
     pub jitter: Jitter,
-    pub wake: Arc<Notify>,
 }
 
 impl Webhooks {
@@ -102,7 +96,31 @@ impl Webhooks {
             sender,
             clock,
             jitter,
-            wake: Arc::new(Notify::new()),
         })
+    }
+
+    /// What managing subscriptions needs of these settings.
+    pub fn policy(&self) -> subscriptions::Policy {
+        subscriptions::Policy {
+            secret_box: self.config.secret_box.clone(),
+            allow_private_targets: self.config.allow_private_targets,
+            lease: self.lease(),
+        }
+    }
+
+    /// Sends a signed `webhook.test` event to one subscription now (enabled or not) and
+    /// returns the attempt.
+    pub async fn send_test(&self, db: &Database, actor: &Actor, id: &str) -> AppResult<Recorded> {
+        let prepared =
+            subscriptions::prepare_test(db, &self.policy(), actor, id, self.clock.now()).await?;
+        let claim = Claim {
+            delivery: prepared.delivery,
+            subscription: Some(Arc::new(prepared.subscription)),
+            event: Some(Arc::new(prepared.event)),
+        };
+        Dispatcher::new(db.clone(), self.clone())
+            .attempt(claim, Mode::Test)
+            .await?
+            .ok_or_else(|| AppError::Conflict("the test delivery was taken over".to_owned()))
     }
 }

@@ -8,10 +8,32 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use reqwest::redirect::Policy;
 
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
 use super::schedule::parse_retry_after;
-use super::secret::SigningSecret;
 use super::signature;
-use super::target::{self, GuardedResolver, TargetError};
+use crate::crypto::SigningSecret;
+use crate::domain::webhook_target::{self as target, TargetError};
+
+/// reqwest's resolver for webhook requests: the SSRF guard's rule at connection time, so
+/// the address that was checked is the address connected to.
+#[derive(Debug, Clone, Copy)]
+pub struct GuardedResolver {
+    pub allow_private: bool,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let addresses = target::resolve(name.as_str(), 0, allow_private)
+                .await
+                .map_err(|err| -> Box<dyn std::error::Error + Send + Sync> { Box::new(err) })?;
+            let addrs: Addrs = Box::new(addresses.into_iter());
+            Ok(addrs)
+        })
+    }
+}
 
 /// The response body kept with an attempt.
 pub const EXCERPT_BYTES: usize = 1024;
@@ -64,7 +86,7 @@ pub struct Message<'a> {
 
 impl Sender {
     pub fn new(timeout: Duration, allow_private: bool) -> Result<Self, String> {
-        crate::tls::install_crypto_provider();
+        crate::crypto::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .redirect(Policy::none())
             .timeout(timeout)
@@ -178,5 +200,18 @@ impl Sender {
             }
             text
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn the_connection_resolver_refuses_inward_names() {
+        use reqwest::dns::Resolve;
+        let resolver = super::GuardedResolver {
+            allow_private: false,
+        };
+        let name: reqwest::dns::Name = "localhost".parse().unwrap();
+        assert!(resolver.resolve(name).await.is_err());
     }
 }

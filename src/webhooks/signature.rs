@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ring::hmac;
 
-use super::secret::SigningSecret;
+use crate::crypto::SigningSecret;
 
 fn signature(secret: &SigningSecret, id: &str, timestamp: i64, body: &[u8]) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret.bytes());

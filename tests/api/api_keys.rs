@@ -1,7 +1,8 @@
 //! Key management over GraphQL: only a Clerk-signed organization admin may list, create
 //! and revoke keys; members and API keys get 403; other organizations' keys are 404.
 
-use aura::auth::{ScopeSet, keys};
+use crate::factory::keys;
+use aura::domain::ScopeSet;
 use serde_json::{Value, json};
 
 use crate::clerk_support::{claims, clerk_org, pem_config, token};
@@ -49,7 +50,7 @@ async fn an_admin_creates_lists_and_revokes_keys() {
     assert!(id.starts_with("key_"));
     assert!(secret.starts_with(created["apiKey"]["prefix"].as_str().unwrap()));
     assert_eq!(created["apiKey"]["scopes"], json!(["leads:read"]));
-    assert_eq!(created["apiKey"]["status"], json!("active"));
+    assert_eq!(created["apiKey"]["status"], json!("ACTIVE"));
     assert!(created["apiKey"]["expiresAt"].is_string());
 
     // The new key works, within its scopes.
@@ -75,15 +76,15 @@ async fn an_admin_creates_lists_and_revokes_keys() {
     assert!(!listed.to_string().contains(&secret[13..]));
     // Only the hash is stored.
     let stored = keys::list(&app.db, org).await.unwrap();
-    assert_eq!(stored[0].secret_hash, aura::auth::api_key::hash(&secret));
+    assert_eq!(stored[0].secret_hash, aura::crypto::api_key::hash(&secret));
 
     // Revoked: the very next request with it is refused.
     let revoked = app.graphql_ok(&admin, REVOKE, json!({"id": id})).await;
-    assert_eq!(revoked["revokeApiKey"]["status"], json!("revoked"));
+    assert_eq!(revoked["revokeApiKey"]["status"], json!("REVOKED"));
     let (status, _) = app.graphql(&secret, "{ leads { count } }", json!({})).await;
     assert_eq!(status, 401);
     let listed = app.graphql_ok(&admin, LIST, json!({})).await;
-    assert_eq!(listed["apiKeys"][0]["status"], json!("revoked"));
+    assert_eq!(listed["apiKeys"][0]["status"], json!("REVOKED"));
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Public booking as a widget does it: no key, a link's slots, book, reschedule, cancel,
 //! and no double booking under concurrency.
 
-use aura::auth::ScopeSet;
+use aura::domain::ScopeSet;
 use chrono::{DateTime, Duration, Offset, TimeZone, Utc};
 use entities::{booking_link, call, event};
 use sea_orm::{
@@ -411,7 +411,7 @@ async fn availability_is_right_across_a_dst_change() {
 async fn demo_calls_hold_their_time_on_the_demo_links() {
     use entities::call_slot_claim;
     let app = TestApp::spawn().await;
-    aura::demo::ensure_demo(&app.db, aura::demo::DemoOptions::default())
+    aura::seed::ensure_demo(&app.db, aura::seed::DemoOptions::default())
         .await
         .unwrap();
     let claims = call_slot_claim::Entity::find()

@@ -141,7 +141,7 @@ pub fn token(claims: &Value) -> String {
 
 /// An Aura organization connected to a Clerk organization.
 pub async fn clerk_org(db: &sea_orm::DatabaseConnection, slug: &str, clerk_org_id: &str) -> Uuid {
-    aura::orgs::create(
+    aura::services::orgs::create(
         db,
         &format!("Org {slug}"),
         &Slug::parse(slug).unwrap(),

@@ -58,7 +58,7 @@ fn orgs_and_keys_lifecycle() {
     );
     assert!(out.status.success(), "{out:?}");
     let key = last_line(&out);
-    assert_eq!(aura::auth::api_key::verify_format(&key), Ok(()));
+    assert_eq!(aura::crypto::api_key::verify_format(&key), Ok(()));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let key_id = stdout
         .split_whitespace()
@@ -84,12 +84,12 @@ fn demo_prints_a_working_key_last() {
     let out = aura(&url, &["demo", "--leads", "25"]);
     assert!(out.status.success(), "{out:?}");
     let first_key = last_line(&out);
-    assert_eq!(aura::auth::api_key::verify_format(&first_key), Ok(()));
+    assert_eq!(aura::crypto::api_key::verify_format(&first_key), Ok(()));
     // Running it again keeps the data and mints another key.
     let out = aura(&url, &["demo"]);
     assert!(out.status.success(), "{out:?}");
     let second_key = last_line(&out);
-    assert_eq!(aura::auth::api_key::verify_format(&second_key), Ok(()));
+    assert_eq!(aura::crypto::api_key::verify_format(&second_key), Ok(()));
     assert_ne!(first_key, second_key);
 }
 
@@ -284,7 +284,7 @@ fn serve_demo_prints_a_key_on_every_start() {
         child.kill().ok();
         child.wait().ok();
         let key = key.expect("a key on stdout");
-        assert_eq!(aura::auth::api_key::verify_format(&key), Ok(()));
+        assert_eq!(aura::crypto::api_key::verify_format(&key), Ok(()));
         keys.push(key);
     }
     assert_ne!(keys[0], keys[1]);

@@ -1,9 +1,9 @@
 //! Commission platforms read what each payment earns, exactly, from the rates in force
 //! when it was paid.
 
-use aura::auth::ScopeSet;
-use aura::commissions::{rate_at, rates_for, record_rate};
 use aura::domain::CommissionRate;
+use aura::domain::ScopeSet;
+use aura::services::commissions::{rate_at, rates_for, record_rate};
 use chrono::{Duration, Utc};
 use serde_json::json;
 
@@ -18,13 +18,13 @@ async fn payments_carry_exact_commissions_in_graphql_and_rest() {
     let data = app
         .graphql_ok(
             &org.key,
-            "query($id: ID!) { payment(id: $id) { amount commissions { teamMemberId role rate amount currency } } }",
+            "query($id: ID!) { payment(id: $id) { amount commissions { teamMemberId role rate amount amountDecimal currency } } }",
             json!({"id": s.payments[0]}),
         )
         .await;
     assert_eq!(
         data["payment"]["commissions"],
-        json!([{"teamMemberId": s.team_member, "role": "CLOSER", "rate": "0.125", "amount": "18750", "currency": "USD"}])
+        json!([{"teamMemberId": s.team_member, "role": "CLOSER", "rate": "0.125", "amount": 18750, "amountDecimal": "18750", "currency": "USD"}])
     );
     let rest: serde_json::Value = app
         .get(&format!("/v1/payments/{}", s.payments[0]), Some(&org.key))
@@ -34,7 +34,7 @@ async fn payments_carry_exact_commissions_in_graphql_and_rest() {
         .unwrap();
     assert_eq!(
         rest["data"]["commissions"],
-        json!([{"team_member_id": s.team_member, "role": "closer", "rate": "0.125", "amount": "18750", "currency": "USD"}])
+        json!([{"team_member_id": s.team_member, "role": "closer", "rate": "0.125", "amount": 18750, "amount_decimal": "18750", "currency": "USD"}])
     );
 }
 
@@ -47,7 +47,7 @@ async fn earned_totals_over_a_date_range() {
     let all: serde_json::Value = app.get(&path, Some(&org.key)).await.json().await.unwrap();
     assert_eq!(
         all,
-        json!({"success": true, "data": [{"currency": "USD", "amount": "56250", "payments": 3}]})
+        json!({"success": true, "data": [{"currency": "USD", "amount": 56250, "amount_decimal": "56250", "payments": 3}]})
     );
 
     let future = aura::time::format_rfc3339(Utc::now() + Duration::days(1));
@@ -68,7 +68,7 @@ async fn earned_totals_over_a_date_range() {
         .await;
     assert_eq!(
         data["teamMember"]["commissionTotals"][0]["amount"],
-        json!("56250")
+        json!(56250)
     );
 
     // Another organization's member is NOT_FOUND.
@@ -76,11 +76,11 @@ async fn earned_totals_over_a_date_range() {
     let response = app.get(&path, Some(&other.key)).await;
     crate::helpers::assert_error(response, 404, "NOT_FOUND").await;
     // Needs payments:read as well as team:read.
-    let team_only = aura::auth::keys::create(
+    let team_only = crate::factory::keys::create(
         &app.db,
         org.id,
         "team only",
-        [aura::auth::Scope::TeamRead].into_iter().collect(),
+        [aura::domain::Scope::TeamRead].into_iter().collect(),
         None,
     )
     .await

@@ -1,6 +1,6 @@
 //! Every failure leaves in the contract's shape with the request id.
 
-use aura::auth::ScopeSet;
+use aura::domain::ScopeSet;
 use serde_json::json;
 
 use crate::factory::org_with_key;

@@ -1,6 +1,6 @@
 //! Test data written straight through the entities, independent of the code under test.
 
-use aura::auth::{ScopeSet, keys};
+use aura::domain::ScopeSet;
 use aura::domain::Slug;
 use aura::ids::{IdKind, encode};
 use chrono::{Duration, Utc};
@@ -9,13 +9,52 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection};
 use serde_json::json;
 use uuid::Uuid;
 
+/// API keys as the tests make them: through the service, as the operator of `org`.
+pub mod keys {
+    use aura::db::Database;
+    use aura::domain::{Actor, ScopeSet};
+    use aura::error::AppResult;
+    use aura::services::api_keys::{self, CreatedKey, NewKey};
+    use chrono::{DateTime, Utc};
+    use entities::api_key;
+    use sea_orm::DatabaseConnection;
+    use uuid::Uuid;
+
+    pub async fn create(
+        db: &DatabaseConnection,
+        org: Uuid,
+        name: &str,
+        scopes: ScopeSet,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> AppResult<CreatedKey> {
+        let input = NewKey {
+            name: name.to_owned(),
+            scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            expires_at,
+        };
+        api_keys::create(db, &Actor::operator(org), input).await
+    }
+
+    pub async fn list(db: &DatabaseConnection, org: Uuid) -> AppResult<Vec<api_key::Model>> {
+        api_keys::list(db, &Actor::operator(org)).await
+    }
+
+    /// Revokes `key_id` through the service on `db`: on a test app's own [`Database`] the
+    /// app's key cache hears of it at once, as the instance that revoked it.
+    #[allow(dead_code)]
+    pub async fn revoke_on(db: &Database, org: Uuid, key_id: Uuid) -> AppResult<api_key::Model> {
+        let id = aura::ids::encode(aura::ids::IdKind::ApiKey, key_id);
+        api_keys::revoke(db, &Actor::operator(org), &id).await
+    }
+}
+
 pub struct TestOrg {
     pub id: Uuid,
     pub key: String,
 }
 
 pub async fn org_with_key(db: &DatabaseConnection, slug: &str, scopes: ScopeSet) -> TestOrg {
-    let org = aura::orgs::create(
+    let org = aura::services::orgs::create(
         db,
         &format!("Org {slug}"),
         &Slug::parse(slug).unwrap(),
@@ -62,7 +101,7 @@ pub async fn seed(db: &DatabaseConnection, org: Uuid, tag: &str, leads: usize) -
     .insert(db)
     .await
     .unwrap();
-    aura::commissions::record_rate(
+    aura::services::commissions::record_rate(
         db,
         org,
         member.id,
@@ -184,10 +223,10 @@ pub async fn seed(db: &DatabaseConnection, org: Uuid, tag: &str, leads: usize) -
 }
 
 /// The demo organization with `leads` leads, and its key.
-pub async fn demo_with_leads(db: &DatabaseConnection, leads: usize) -> aura::demo::DemoOutcome {
-    aura::demo::ensure_demo(
+pub async fn demo_with_leads(db: &DatabaseConnection, leads: usize) -> aura::seed::DemoOutcome {
+    aura::seed::ensure_demo(
         db,
-        aura::demo::DemoOptions {
+        aura::seed::DemoOptions {
             leads,
             ..Default::default()
         },

@@ -1,6 +1,6 @@
 use std::collections::HashSet;
 
-use aura::auth::ScopeSet;
+use aura::domain::ScopeSet;
 use serde_json::{Value, json};
 
 use crate::factory::{demo_with_leads, org_with_key, seed};

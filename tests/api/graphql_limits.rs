@@ -1,7 +1,7 @@
 //! Depth, complexity and alias limits refuse an operation before it runs: no statement
 //! beyond the credential look-up, and a VALIDATION_ERROR code. Batches are refused.
 
-use aura::auth::ScopeSet;
+use aura::domain::ScopeSet;
 use serde_json::{Value, json};
 
 use crate::factory::org_with_key;

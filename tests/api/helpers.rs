@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aura::config::Config;
+use aura::db::Database;
 use aura::startup::Application;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
@@ -14,6 +15,9 @@ use tokio::sync::oneshot;
 pub struct TestApp {
     pub address: String,
     pub db: DatabaseConnection,
+    /// The app's own [`Database`]: writes through it are announced to this instance.
+    #[allow(dead_code)]
+    pub database: Database,
     pub client: reqwest::Client,
     statements: Arc<AtomicUsize>,
     config: Config,
@@ -61,7 +65,7 @@ impl TestApp {
     /// minute per key), so that tests counting statements do not count it.
     pub async fn await_key_use_recorded(&self, organization_id: uuid::Uuid) {
         for _ in 0..500 {
-            let keys = aura::auth::keys::list(&self.db, organization_id)
+            let keys = crate::factory::keys::list(&self.db, organization_id)
                 .await
                 .expect("list keys");
             if keys.iter().any(|k| k.last_used_at.is_some()) {
@@ -167,19 +171,22 @@ impl TestAppBuilder {
         for change in self.configure {
             change(&mut config);
         }
-        let mut db = aura::db::connect(&url).await.expect("connect");
+        let db = aura::db::connect(&url).await.expect("connect");
         aura::db::migrate(&db).await.expect("migrate");
-        let statements = Arc::new(AtomicUsize::new(0));
-        let counter = statements.clone();
-        db.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::SeqCst);
-        });
-        start(config, db, statements).await
+        start(config, db, Arc::new(AtomicUsize::new(0))).await
     }
 }
 
+/// Starts an instance over `db` (its own pool handle and bus, as another process would
+/// have), counting its statements into `statements`.
 async fn start(config: Config, db: DatabaseConnection, statements: Arc<AtomicUsize>) -> TestApp {
-    let app = Application::build_with_db(config.clone(), db.clone())
+    let database = Database::new(db);
+    let counter = statements.clone();
+    database.observe(Arc::new(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    }));
+    let db = database.conn().clone();
+    let app = Application::build_with_database(config.clone(), database.clone())
         .await
         .expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -190,6 +197,7 @@ async fn start(config: Config, db: DatabaseConnection, statements: Arc<AtomicUsi
     TestApp {
         address,
         db,
+        database,
         client: reqwest::Client::new(),
         statements,
         config,

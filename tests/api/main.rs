@@ -6,6 +6,7 @@ mod helpers;
 
 mod api_keys;
 mod auth;
+#[cfg(feature = "bench")]
 mod bench_routes;
 mod booking;
 mod clerk;
@@ -15,6 +16,7 @@ mod errors;
 mod graphql;
 mod graphql_limits;
 mod health;
+mod layers;
 mod live;
 mod ratelimit;
 mod rest;

@@ -6,7 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aura::auth::{ScopeSet, keys};
+use crate::factory::keys;
+use aura::domain::ScopeSet;
 use aura::ratelimit::{RateLimitConfig, RedisConfig};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -171,7 +172,7 @@ async fn every_response_carries_the_headers() {
     let org = org_with_key(
         &app.db,
         "acme",
-        [aura::auth::Scope::LeadsRead].into_iter().collect(),
+        [aura::domain::Scope::LeadsRead].into_iter().collect(),
     )
     .await;
     let base = &app.address;
@@ -241,7 +242,7 @@ async fn failed_credentials_count_per_ip_and_a_spent_ip_cannot_keep_guessing() {
         .await;
     let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
     let base = &app.address;
-    let guess = || aura::auth::api_key::generate().unwrap().secret;
+    let guess = || aura::crypto::api_key::generate().unwrap().secret;
 
     for expected in (0..5).rev() {
         let response = post(&app.client, base, Some(&guess())).await;
@@ -416,7 +417,7 @@ async fn two_servers_sharing_redis_pass_exactly_the_limit_for_one_key() {
         serve(&url, &redis_url, &prefix),
         serve(&url, &redis_url, &prefix),
     ];
-    aura::tls::install_crypto_provider();
+    aura::crypto::tls::install_crypto_provider();
     let client = reqwest::Client::new();
 
     let mut passed = 0;

@@ -2,8 +2,8 @@
 
 use std::collections::HashSet;
 
-use aura::auth::ScopeSet;
-use aura::demo::{DemoOptions, ensure_demo};
+use aura::domain::ScopeSet;
+use aura::seed::{DemoOptions, ensure_demo};
 use serde_json::{Map, Value, json};
 
 use crate::factory::{demo_with_leads, org_with_key, seed};
@@ -14,6 +14,18 @@ async fn get_json(app: &TestApp, path: &str, key: &str) -> Value {
     assert_eq!(response.status().as_u16(), 200, "{path}");
     assert!(response.headers().contains_key("x-request-id"));
     response.json().await.unwrap()
+}
+
+/// `createdAt` → `created_at`, written here independently of the code under test.
+fn snake(camel: &str) -> String {
+    let mut out = String::new();
+    for ch in camel.chars() {
+        if ch.is_ascii_uppercase() {
+            out.push('_');
+        }
+        out.push(ch.to_ascii_lowercase());
+    }
+    out
 }
 
 /// `createdAt` → `created_at`; GraphQL enum values (`NO_SHOW`) → REST's `no_show`.
@@ -29,7 +41,7 @@ fn graphql_to_rest(value: &Value) -> Value {
                         }
                         other => graphql_to_rest(other),
                     };
-                    (aura::rest::operations::rest_field_name(k), v)
+                    (snake(k), v)
                 })
                 .collect::<Map<_, _>>(),
         ),
@@ -67,9 +79,15 @@ const RESOURCES: &[(&str, &str, &str)] = &[
     (
         "/v1/payments",
         "payments",
-        "id leadId productId closerId setterId amount currency status processor externalId paidAt commissions { teamMemberId role rate amount currency } createdAt updatedAt",
+        "id leadId productId closerId setterId amount currency status processor externalId paidAt commissions { teamMemberId role rate amount amountDecimal currency } createdAt updatedAt",
     ),
 ];
+
+#[test]
+fn the_expected_spelling_is_independent_of_the_code() {
+    assert_eq!(snake("assignedTeamMemberId"), "assigned_team_member_id");
+    assert_eq!(snake("amountDecimal"), "amount_decimal");
+}
 
 #[tokio::test]
 async fn rest_and_graphql_agree_on_every_resource() {
@@ -142,7 +160,7 @@ async fn a_cursor_walk_over_the_demo_leads_returns_each_once_in_order() {
             .as_str()
             .map(str::to_owned);
     }
-    assert_eq!(ids.len(), aura::demo::DEFAULT_LEADS);
+    assert_eq!(ids.len(), aura::seed::DEFAULT_LEADS);
     assert_eq!(
         ids.iter().collect::<HashSet<_>>().len(),
         ids.len(),
@@ -311,10 +329,10 @@ async fn the_openapi_document_and_reference_are_served() {
     assert!(docs.text().await.unwrap().contains("Redoc.init"));
 }
 
-/// Events carry a resource's REST object; it must equal what GET returns.
+/// Events carry a resource's view; it must equal what GET returns.
 #[tokio::test]
 async fn the_event_representation_is_the_rest_object() {
-    use aura::rest::representation::{Resource, represent};
+    use aura::views::{self, to_json};
     use entities::{booking_link, call, lead, payment, product, team_member};
     use sea_orm::EntityTrait;
 
@@ -326,68 +344,68 @@ async fn the_event_representation_is_the_rest_object() {
     let cases = vec![
         (
             format!("/v1/leads/{}", s.leads[0]),
-            Resource::Lead(
-                lead::Entity::find_by_id(uuid(Lead, &s.leads[0]))
+            to_json(&views::Lead::from(
+                &lead::Entity::find_by_id(uuid(Lead, &s.leads[0]))
                     .one(&app.db)
                     .await
                     .unwrap()
                     .unwrap(),
-            ),
+            )),
         ),
         (
             format!("/v1/calls/{}", s.calls[0]),
-            Resource::Call(
-                call::Entity::find_by_id(uuid(Call, &s.calls[0]))
+            to_json(&views::Call::from(
+                &call::Entity::find_by_id(uuid(Call, &s.calls[0]))
                     .one(&app.db)
                     .await
                     .unwrap()
                     .unwrap(),
-            ),
+            )),
         ),
         (
             format!("/v1/team/{}", s.team_member),
-            Resource::TeamMember(
-                team_member::Entity::find_by_id(uuid(TeamMember, &s.team_member))
+            to_json(&views::TeamMember::from(
+                &team_member::Entity::find_by_id(uuid(TeamMember, &s.team_member))
                     .one(&app.db)
                     .await
                     .unwrap()
                     .unwrap(),
-            ),
+            )),
         ),
         (
             format!("/v1/booking-links/{}", s.booking_link),
-            Resource::BookingLink(
-                booking_link::Entity::find_by_id(uuid(BookingLink, &s.booking_link))
+            to_json(&views::BookingLink::from(
+                &booking_link::Entity::find_by_id(uuid(BookingLink, &s.booking_link))
                     .one(&app.db)
                     .await
                     .unwrap()
                     .unwrap(),
-            ),
+            )),
         ),
         (
             format!("/v1/products/{}", s.product),
-            Resource::Product(
-                product::Entity::find_by_id(uuid(Product, &s.product))
+            to_json(&views::Product::from(
+                &product::Entity::find_by_id(uuid(Product, &s.product))
                     .one(&app.db)
                     .await
                     .unwrap()
                     .unwrap(),
-            ),
+            )),
         ),
         (
             format!("/v1/payments/{}", s.payments[0]),
-            Resource::Payment(
-                payment::Entity::find_by_id(uuid(Payment, &s.payments[0]))
+            to_json(&views::Payment::from(
+                &payment::Entity::find_by_id(uuid(Payment, &s.payments[0]))
                     .one(&app.db)
                     .await
                     .unwrap()
                     .unwrap(),
-            ),
+            )),
         ),
     ];
     for (path, resource) in cases {
         let rest = get_json(&app, &path, &org.key).await;
-        let rendered = represent(resource).await.unwrap();
+        let rendered = resource;
         assert_eq!(rendered, rest["data"], "{path}");
         // Field order matters to people reading payloads: the same as REST's.
         assert_eq!(rendered.to_string(), rest["data"].to_string(), "{path}");

@@ -2,7 +2,7 @@
 //! get and nested relations. Scopes are enforced in the schema, so REST (which runs these
 //! same operations) inherits every cell.
 
-use aura::auth::{Scope, ScopeSet};
+use aura::domain::{Scope, ScopeSet};
 use serde_json::{Value, json};
 
 use crate::factory::{Seeded, org_with_key, seed};
@@ -103,7 +103,7 @@ async fn each_scope_opens_exactly_its_resource() {
     let seeded = seed(&app.db, owner.id, "acme", 2).await;
 
     for held in Scope::ALL {
-        let key = aura::auth::keys::create(
+        let key = crate::factory::keys::create(
             &app.db,
             owner.id,
             held.as_str(),
@@ -154,7 +154,7 @@ async fn nested_relations_need_their_own_scope() {
             let case = format!("{}.{relation}", resource.get);
             // The resource's scope alone: the relation is refused, naming its scope.
             let only = [resource.scope].into_iter().collect();
-            let key = aura::auth::keys::create(&app.db, owner.id, "k", only, None)
+            let key = crate::factory::keys::create(&app.db, owner.id, "k", only, None)
                 .await
                 .unwrap()
                 .secret;
@@ -162,7 +162,7 @@ async fn nested_relations_need_their_own_scope() {
             assert_forbidden(&body, *needed, &case);
             // Both scopes: the relation resolves.
             let both = [resource.scope, *needed].into_iter().collect();
-            let key = aura::auth::keys::create(&app.db, owner.id, "k", both, None)
+            let key = crate::factory::keys::create(&app.db, owner.id, "k", both, None)
                 .await
                 .unwrap()
                 .secret;
@@ -195,10 +195,11 @@ async fn a_relation_loaded_with_its_list_still_needs_its_own_scope() {
     seed(&app.db, owner.id, "acme", 2).await;
     let query = "{ leads(first: 1) { edges { node { calls { id closer { id } } payments { id product { id } } } } } }";
     let without = [Scope::LeadsRead, Scope::CallsRead, Scope::PaymentsRead];
-    let key = aura::auth::keys::create(&app.db, owner.id, "k", without.into_iter().collect(), None)
-        .await
-        .unwrap()
-        .secret;
+    let key =
+        crate::factory::keys::create(&app.db, owner.id, "k", without.into_iter().collect(), None)
+            .await
+            .unwrap()
+            .secret;
     let (_, body) = app.graphql(&key, query, json!({})).await;
     let errors = body["errors"].as_array().unwrap();
     let codes: Vec<&str> = errors
@@ -223,7 +224,7 @@ async fn a_relation_loaded_with_its_list_still_needs_its_own_scope() {
 }
 
 async fn owner_key_with(app: &TestApp, org: uuid::Uuid, scope: Scope) -> String {
-    aura::auth::keys::create(&app.db, org, "k", [scope].into_iter().collect(), None)
+    crate::factory::keys::create(&app.db, org, "k", [scope].into_iter().collect(), None)
         .await
         .unwrap()
         .secret

@@ -1,7 +1,7 @@
 //! Another organization's data is never visible: not in lists, not by id, not through
 //! `node`, not through nested relations, not through filters.
 
-use aura::auth::ScopeSet;
+use aura::domain::ScopeSet;
 use entities::{call, payment};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};

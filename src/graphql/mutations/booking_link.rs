@@ -4,22 +4,11 @@
 //! apply to bookings made from then on; calls already booked keep their time and hold.
 
 use async_graphql::{Context, ID, InputObject, Object, Result};
-use entities::booking_link;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, SqlErr};
 
-use super::{active_member, minutes, required_text, target, timezone, writer};
-use crate::auth::Action;
-use crate::booking::schedule::{WeeklyHours, WeeklyIntervalJson};
-use crate::domain::Slug;
-use crate::error::{AppError, AppResult};
-use crate::events::{self, EventType};
+use crate::graphql::context::{actor, core};
 use crate::graphql::resources::booking_link::BookingLink;
-use crate::ids::IdKind;
-use crate::rest::representation::Resource;
+use crate::services::booking_links::{self, BookingLinkChanges, NewBookingLink};
 
-const DEFAULT_HORIZON_DAYS: i32 = 60;
-
-/// One stretch of bookable time in a week, in the link's time zone.
 #[derive(InputObject)]
 pub struct WeeklyIntervalInput {
     /// `mon`, `tue`, `wed`, `thu`, `fri`, `sat` or `sun`.
@@ -73,66 +62,6 @@ pub struct UpdateBookingLinkInput {
     pub active: Option<bool>,
 }
 
-fn slug(value: &str) -> AppResult<String> {
-    Slug::parse(value.trim())
-        .map(|s| s.as_str().to_owned())
-        .map_err(|message| AppError::validation("slug", message))
-}
-
-fn hours(items: Vec<WeeklyIntervalInput>) -> AppResult<serde_json::Value> {
-    if items.len() > 100 {
-        return Err(AppError::validation("weeklyHours", "at most 100 intervals"));
-    }
-    let items: Vec<WeeklyIntervalJson> = items
-        .into_iter()
-        .map(|i| WeeklyIntervalJson {
-            day: i.day.trim().to_lowercase(),
-            start: i.start.trim().to_owned(),
-            end: i.end.trim().to_owned(),
-        })
-        .collect();
-    WeeklyHours::parse(&items)
-        .map(|h| h.to_json())
-        .map_err(|message| AppError::validation("weeklyHours", message))
-}
-
-fn duration(value: i32) -> AppResult<i32> {
-    minutes("durationMinutes", value, 5, 480)
-}
-
-fn buffer(value: i32) -> AppResult<i32> {
-    minutes("bufferMinutes", value, 0, 240)
-}
-
-fn notice(value: i32) -> AppResult<i32> {
-    if !(0..=43_200).contains(&value) {
-        return Err(AppError::validation(
-            "minNoticeMinutes",
-            "must be between 0 and 43200 (30 days)",
-        ));
-    }
-    Ok(value)
-}
-
-fn horizon(value: i32) -> AppResult<i32> {
-    if !(1..=365).contains(&value) {
-        return Err(AppError::validation(
-            "horizonDays",
-            "must be between 1 and 365",
-        ));
-    }
-    Ok(value)
-}
-
-/// A taken slug is CONFLICT; the unique constraint is the judge, not a prior look-up.
-fn taken(err: DbErr, slug: &str) -> AppError {
-    if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
-        AppError::Conflict(format!("the slug `{slug}` is taken; choose another"))
-    } else {
-        err.into()
-    }
-}
-
 #[derive(Default)]
 pub struct BookingLinkMutation;
 
@@ -145,7 +74,21 @@ impl BookingLinkMutation {
         ctx: &Context<'_>,
         input: CreateBookingLinkInput,
     ) -> Result<BookingLink> {
-        Ok(create_booking_link(ctx, input).await?)
+        let input = NewBookingLink {
+            slug: input.slug,
+            name: input.name,
+            owner_id: input.owner_id.0,
+            duration_minutes: input.duration_minutes,
+            timezone: input.timezone,
+            weekly_hours: hours(input.weekly_hours),
+            buffer_minutes: input.buffer_minutes,
+            min_notice_minutes: input.min_notice_minutes,
+            horizon_days: input.horizon_days,
+            active: input.active,
+        };
+        Ok(BookingLink(
+            booking_links::create(&core(ctx).db, actor(ctx)?, input).await?,
+        ))
     }
 
     /// Changes a link's slug, owner, hours, duration, buffer, notice, horizon, or takes
@@ -157,138 +100,31 @@ impl BookingLinkMutation {
         id: ID,
         input: UpdateBookingLinkInput,
     ) -> Result<BookingLink> {
-        Ok(update_booking_link(ctx, id, input).await?)
+        let changes = BookingLinkChanges {
+            slug: input.slug,
+            name: input.name,
+            owner_id: input.owner_id.map(|id| id.0),
+            duration_minutes: input.duration_minutes,
+            timezone: input.timezone,
+            weekly_hours: input.weekly_hours.map(hours),
+            buffer_minutes: input.buffer_minutes,
+            min_notice_minutes: input.min_notice_minutes,
+            horizon_days: input.horizon_days,
+            active: input.active,
+        };
+        Ok(BookingLink(
+            booking_links::update(&core(ctx).db, actor(ctx)?, id.as_str(), changes).await?,
+        ))
     }
 }
 
-async fn create_booking_link(
-    ctx: &Context<'_>,
-    input: CreateBookingLinkInput,
-) -> AppResult<BookingLink> {
-    let (state, org) = writer(ctx, Action::ManageBookingLinks)?;
-    let slug = slug(&input.slug)?;
-    let name = required_text("name", &input.name, 200)?;
-    let duration = duration(input.duration_minutes)?;
-    let timezone = timezone("timezone", &input.timezone)?;
-    let weekly_hours = hours(input.weekly_hours)?;
-    let buffer = buffer(input.buffer_minutes.unwrap_or(0))?;
-    let notice = notice(input.min_notice_minutes.unwrap_or(0))?;
-    let horizon = horizon(input.horizon_days.unwrap_or(DEFAULT_HORIZON_DAYS))?;
-
-    let txn = crate::db::begin_write(&state.db).await?;
-    let owner = active_member(&txn, org, "ownerId", &input.owner_id).await?;
-    let at = crate::time::now();
-    let created = booking_link::ActiveModel {
-        id: Set(crate::ids::new_uuid()),
-        organization_id: Set(org),
-        slug: Set(slug.clone()),
-        name: Set(name),
-        owner_id: Set(owner.id),
-        duration_minutes: Set(duration),
-        timezone: Set(timezone),
-        weekly_hours: Set(weekly_hours),
-        buffer_minutes: Set(buffer),
-        min_notice_minutes: Set(notice),
-        horizon_days: Set(horizon),
-        active: Set(input.active.unwrap_or(true)),
-        created_at: Set(at),
-        updated_at: Set(at),
-    }
-    .insert(&txn)
-    .await
-    .map_err(|err| taken(err, &slug))?;
-    events::record(
-        &txn,
-        org,
-        EventType::BookingLinkCreated,
-        Resource::BookingLink(created.clone()),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(BookingLink(created))
-}
-
-async fn update_booking_link(
-    ctx: &Context<'_>,
-    id: ID,
-    input: UpdateBookingLinkInput,
-) -> AppResult<BookingLink> {
-    let (state, org) = writer(ctx, Action::ManageBookingLinks)?;
-    let new_slug = input.slug.as_deref().map(slug).transpose()?;
-    let name = input
-        .name
-        .map(|n| required_text("name", &n, 200))
-        .transpose()?;
-    let duration = input.duration_minutes.map(duration).transpose()?;
-    let timezone = input
-        .timezone
-        .as_deref()
-        .map(|tz| timezone("timezone", tz))
-        .transpose()?;
-    let weekly_hours = input.weekly_hours.map(hours).transpose()?;
-    let buffer = input.buffer_minutes.map(buffer).transpose()?;
-    let notice = input.min_notice_minutes.map(notice).transpose()?;
-    let horizon = input.horizon_days.map(horizon).transpose()?;
-
-    let txn = crate::db::begin_write(&state.db).await?;
-    let current = target::<booking_link::Entity, _>(&txn, org, &id).await?;
-    let owner = match &input.owner_id {
-        // Re-sending the current owner is no change, even if they left since.
-        Some(owner_id)
-            if crate::ids::decode(IdKind::TeamMember, owner_id.as_str()).ok()
-                == Some(current.owner_id) =>
-        {
-            None
-        }
-        Some(owner_id) => Some(active_member(&txn, org, "ownerId", owner_id).await?.id),
-        None => None,
-    };
-    let mut active: booking_link::ActiveModel = current.clone().into();
-    if let Some(slug) = &new_slug {
-        active.slug.set_ne(slug.clone());
-    }
-    if let Some(name) = name {
-        active.name.set_ne(name);
-    }
-    if let Some(owner) = owner {
-        active.owner_id.set_ne(owner);
-    }
-    if let Some(duration) = duration {
-        active.duration_minutes.set_ne(duration);
-    }
-    if let Some(timezone) = timezone {
-        active.timezone.set_ne(timezone);
-    }
-    if let Some(hours) = weekly_hours {
-        active.weekly_hours.set_ne(hours);
-    }
-    if let Some(buffer) = buffer {
-        active.buffer_minutes.set_ne(buffer);
-    }
-    if let Some(notice) = notice {
-        active.min_notice_minutes.set_ne(notice);
-    }
-    if let Some(horizon) = horizon {
-        active.horizon_days.set_ne(horizon);
-    }
-    if let Some(is_active) = input.active {
-        active.active.set_ne(is_active);
-    }
-    if !active.is_changed() {
-        return Ok(BookingLink(current));
-    }
-    active.updated_at = Set(crate::time::now());
-    let updated = active
-        .update(&txn)
-        .await
-        .map_err(|err| taken(err, new_slug.as_deref().unwrap_or_default()))?;
-    events::record(
-        &txn,
-        org,
-        EventType::BookingLinkUpdated,
-        Resource::BookingLink(updated.clone()),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(BookingLink(updated))
+fn hours(items: Vec<WeeklyIntervalInput>) -> Vec<booking_links::WeeklyIntervalInput> {
+    items
+        .into_iter()
+        .map(|i| booking_links::WeeklyIntervalInput {
+            day: i.day,
+            start: i.start,
+            end: i.end,
+        })
+        .collect()
 }

@@ -7,17 +7,11 @@
 //! what a signed-in user may do comes from their Clerk organization role.
 
 use async_graphql::{Context, ID, InputObject, Object, Result};
-use entities::team_member;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
-use super::{required_text, target, timezone, writer};
-use crate::auth::Action;
-use crate::domain::{CommissionRate, Email};
-use crate::error::{AppError, AppResult};
-use crate::events::{self, EventType};
+use crate::graphql::context::{actor, core};
 use crate::graphql::resources::team_member::{TeamMember, TeamRole};
 use crate::graphql::scalars::Decimal;
-use crate::rest::representation::Resource;
+use crate::services::team::{self, NewTeamMember, TeamMemberChanges};
 
 #[derive(InputObject)]
 pub struct CreateTeamMemberInput {
@@ -47,17 +41,6 @@ pub struct UpdateTeamMemberInput {
     pub active: Option<bool>,
 }
 
-fn email(value: &str) -> AppResult<String> {
-    Email::parse(value)
-        .map(Email::into_string)
-        .map_err(|message| AppError::validation("email", message))
-}
-
-fn rate(value: Decimal) -> AppResult<CommissionRate> {
-    CommissionRate::from_decimal(value.0)
-        .map_err(|message| AppError::validation("commissionRate", message))
-}
-
 #[derive(Default)]
 pub struct TeamMemberMutation;
 
@@ -70,7 +53,17 @@ impl TeamMemberMutation {
         ctx: &Context<'_>,
         input: CreateTeamMemberInput,
     ) -> Result<TeamMember> {
-        Ok(create_team_member(ctx, input).await?)
+        let input = NewTeamMember {
+            name: input.name,
+            email: input.email,
+            role: input.role.get(),
+            commission_rate: input.commission_rate.map(|d| d.0),
+            timezone: input.timezone,
+            active: input.active,
+        };
+        Ok(TeamMember(
+            team::create(&core(ctx).db, actor(ctx)?, input).await?,
+        ))
     }
 
     /// Changes a member's details, role or commission rate (effective now), or retires
@@ -82,106 +75,16 @@ impl TeamMemberMutation {
         id: ID,
         input: UpdateTeamMemberInput,
     ) -> Result<TeamMember> {
-        Ok(update_team_member(ctx, id, input).await?)
+        let changes = TeamMemberChanges {
+            name: input.name,
+            email: input.email,
+            role: input.role.map(|r| r.get()),
+            commission_rate: input.commission_rate.map(|d| d.0),
+            timezone: input.timezone,
+            active: input.active,
+        };
+        Ok(TeamMember(
+            team::update(&core(ctx).db, actor(ctx)?, id.as_str(), changes).await?,
+        ))
     }
-}
-
-async fn create_team_member(
-    ctx: &Context<'_>,
-    input: CreateTeamMemberInput,
-) -> AppResult<TeamMember> {
-    let (state, org) = writer(ctx, Action::ManageTeam)?;
-    let name = required_text("name", &input.name, 200)?;
-    let email = email(&input.email)?;
-    let rate = match input.commission_rate {
-        Some(value) => rate(value)?,
-        None => CommissionRate::from_ppm(0).map_err(AppError::internal)?,
-    };
-    let timezone = timezone("timezone", input.timezone.as_deref().unwrap_or("UTC"))?;
-
-    let txn = crate::db::begin_write(&state.db).await?;
-    let at = crate::time::now();
-    let created = team_member::ActiveModel {
-        id: Set(crate::ids::new_uuid()),
-        organization_id: Set(org),
-        name: Set(name),
-        email: Set(email),
-        role: Set(input.role.into()),
-        commission_rate_ppm: Set(rate.ppm()),
-        active: Set(input.active.unwrap_or(true)),
-        timezone: Set(timezone),
-        created_at: Set(at),
-        updated_at: Set(at),
-    }
-    .insert(&txn)
-    .await?;
-    crate::commissions::record_rate(&txn, org, created.id, rate, at).await?;
-    events::record(
-        &txn,
-        org,
-        EventType::TeamMemberCreated,
-        Resource::TeamMember(created.clone()),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(TeamMember(created))
-}
-
-async fn update_team_member(
-    ctx: &Context<'_>,
-    id: ID,
-    input: UpdateTeamMemberInput,
-) -> AppResult<TeamMember> {
-    let (state, org) = writer(ctx, Action::ManageTeam)?;
-    let name = input
-        .name
-        .map(|n| required_text("name", &n, 200))
-        .transpose()?;
-    let email = input.email.as_deref().map(email).transpose()?;
-    let rate = input.commission_rate.map(rate).transpose()?;
-    let timezone = input
-        .timezone
-        .as_deref()
-        .map(|tz| timezone("timezone", tz))
-        .transpose()?;
-
-    let txn = crate::db::begin_write(&state.db).await?;
-    let current = target::<team_member::Entity, _>(&txn, org, &id).await?;
-    let mut active: team_member::ActiveModel = current.clone().into();
-    if let Some(name) = name {
-        active.name.set_ne(name);
-    }
-    if let Some(email) = email {
-        active.email.set_ne(email);
-    }
-    if let Some(role) = input.role {
-        active.role.set_ne(role.into());
-    }
-    if let Some(rate) = rate {
-        active.commission_rate_ppm.set_ne(rate.ppm());
-    }
-    if let Some(timezone) = timezone {
-        active.timezone.set_ne(timezone);
-    }
-    if let Some(is_active) = input.active {
-        active.active.set_ne(is_active);
-    }
-    if !active.is_changed() {
-        return Ok(TeamMember(current));
-    }
-    let at = crate::time::now();
-    if let (Some(rate), true) = (rate, active.commission_rate_ppm.is_set()) {
-        crate::commissions::record_rate(&txn, org, current.id, rate, at).await?;
-    }
-    active.updated_at = Set(at);
-    let updated = active.update(&txn).await?;
-    events::record(
-        &txn,
-        org,
-        EventType::TeamMemberUpdated,
-        Resource::TeamMember(updated.clone()),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(TeamMember(updated))
 }

@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, QueryFilter, Select};
 use super::call::Call;
 use super::team_member::TeamMember;
 use super::{TimeRange, parse_id, public_id};
-use crate::auth::Scope;
+use crate::domain::Scope;
 use crate::graphql::scalars::DateTime;
 use crate::ids::IdKind;
 

@@ -1,4 +1,4 @@
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result};
 use entities::{call, team_member};
 use sea_orm::{ColumnTrait, Condition, QueryFilter, Select};
 
@@ -6,20 +6,13 @@ use super::booking_link::BookingLink;
 use super::lead::Lead;
 use super::team_member::TeamMember;
 use super::{TimeRange, optional_public_id, parse_id, public_id};
-use crate::auth::Scope;
+use crate::domain::Scope;
 use crate::graphql::context::authorize;
+use crate::graphql::enums::Gql;
 use crate::graphql::scalars::DateTime;
 use crate::ids::IdKind;
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "entities::call::CallStatus")]
-pub enum CallStatus {
-    Scheduled,
-    Completed,
-    NoShow,
-    Canceled,
-    Rescheduled,
-}
+pub type CallStatus = Gql<call::CallStatus>;
 
 /// A sales call with a lead.
 pub struct Call {
@@ -105,7 +98,7 @@ impl Call {
         self.row.duration_minutes
     }
     async fn status(&self) -> CallStatus {
-        self.row.status.into()
+        Gql(self.row.status)
     }
     /// What came of the call (`closed_won`, `follow_up`, …), once logged.
     async fn outcome(&self) -> Option<&str> {
@@ -140,7 +133,7 @@ impl CallFilter {
     ) -> crate::error::AppResult<Select<call::Entity>> {
         select = self.time.apply(select);
         if let Some(status) = self.status {
-            select = select.filter(call::Column::Status.eq(call::CallStatus::from(status)));
+            select = select.filter(call::Column::Status.eq(status.get()));
         }
         if let Some(id) = &self.lead_id {
             select = select.filter(call::Column::LeadId.eq(parse_id(IdKind::Lead, "leadId", id)?));

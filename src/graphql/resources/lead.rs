@@ -1,4 +1,4 @@
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
 use entities::lead;
 use sea_orm::{ColumnTrait, QueryFilter, Select};
 
@@ -6,20 +6,12 @@ use super::call::Call;
 use super::payment::Payment;
 use super::team_member::TeamMember;
 use super::{TimeRange, optional_public_id, parse_id, public_id};
-use crate::auth::Scope;
+use crate::domain::Scope;
+use crate::graphql::enums::Gql;
 use crate::graphql::scalars::DateTime;
 use crate::ids::IdKind;
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "entities::lead::LeadStatus")]
-pub enum LeadStatus {
-    New,
-    Contacted,
-    Qualified,
-    Booked,
-    Won,
-    Lost,
-}
+pub type LeadStatus = Gql<lead::LeadStatus>;
 
 /// A prospect in the sales pipeline.
 pub struct Lead(pub lead::Model);
@@ -53,7 +45,7 @@ impl Lead {
         self.0.source.as_deref()
     }
     async fn status(&self) -> LeadStatus {
-        self.0.status.into()
+        Gql(self.0.status)
     }
     /// The id of the team member who owns the lead.
     async fn assigned_team_member_id(&self) -> Option<ID> {
@@ -152,7 +144,7 @@ impl LeadFilter {
     ) -> crate::error::AppResult<Select<lead::Entity>> {
         select = self.time.apply(select);
         if let Some(status) = self.status {
-            select = select.filter(lead::Column::Status.eq(lead::LeadStatus::from(status)));
+            select = select.filter(lead::Column::Status.eq(status.get()));
         }
         if let Some(id) = &self.assigned_team_member_id {
             let id = parse_id(IdKind::TeamMember, "assignedTeamMemberId", id)?;

@@ -20,12 +20,13 @@ use uuid::Uuid;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 
-use super::context::{authorize, state};
+use super::context::{authorize, core};
 use super::loaders::{ChildrenOf, Loaders};
-use super::pagination::{PageArgs, PageConnection, apply_time_range, fetch_page};
+use super::pagination::{PageConnection, into_connection};
 use super::scalars::DateTime;
-use super::tenant::TenantEntity;
-use crate::auth::Scope;
+use crate::db::page::{PageArgs, apply_time_range, fetch_page};
+use crate::db::tenant::TenantEntity;
+use crate::domain::Scope;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, IdKind};
 
@@ -136,13 +137,13 @@ where
     let page = PageArgs::parse(first, after.as_deref())?;
     let select = select(E::find())?;
     let rows = fetch_page(
-        &state(ctx).db,
-        request.principal.organization_id,
+        core(ctx).db.conn(),
+        request.actor.organization_id,
         select,
         page,
     )
     .await?;
-    Ok(rows.into_connection::<E, N>(wrap))
+    Ok(into_connection::<E, N>(rows, wrap))
 }
 
 /// The get-by-id resolver every resource shares. Another organization's id, a malformed
@@ -156,7 +157,7 @@ where
     let not_found =
         || AppError::NotFound(format!("{} `{}` not found", E::KIND.noun(), id.as_str()));
     let uuid = ids::decode(E::KIND, id.as_str()).map_err(|_| not_found())?;
-    find_in_org::<E>(ctx, request.principal.organization_id, uuid)
+    find_in_org::<E>(ctx, request.actor.organization_id, uuid)
         .await?
         .ok_or_else(not_found)
 }
@@ -173,6 +174,6 @@ where
     Ok(E::find()
         .filter(E::organization_column().eq(organization_id))
         .filter(E::id_column().eq(id))
-        .one(&state(ctx).db)
+        .one(core(ctx).db.conn())
         .await?)
 }

@@ -1,24 +1,20 @@
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use entities::{payment, product};
 use sea_orm::{ColumnTrait, Condition, QueryFilter, Select};
 
 use super::lead::Lead;
 use super::product::Product;
-use super::team_member::{Participation, TeamMember};
+use super::team_member::TeamMember;
 use super::{TimeRange, optional_public_id, parse_id, public_id};
-use crate::auth::Scope;
+use crate::domain::Scope;
+use crate::domain::commission;
 use crate::graphql::context::authorize;
+use crate::graphql::enums::Gql;
 use crate::graphql::scalars::{DateTime, Decimal};
 use crate::ids::IdKind;
+use crate::views::enums::Participation;
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "entities::payment::PaymentStatus")]
-pub enum PaymentStatus {
-    Pending,
-    Succeeded,
-    Failed,
-    Refunded,
-}
+pub type PaymentStatus = Gql<payment::PaymentStatus>;
 
 /// Money received from a lead.
 pub struct Payment {
@@ -48,12 +44,14 @@ impl From<(payment::Model, Option<product::Model>)> for Payment {
 pub struct Commission {
     pub team_member_id: ID,
     /// Whether the member closed or set the sale.
-    pub role: Participation,
+    pub role: Gql<Participation>,
     /// The member's rate when the payment was paid, e.g. `"0.1"`.
     pub rate: Decimal,
-    /// `amount × rate` in minor units of `currency`, exact (e.g. `"12462.5"` cents); zero
-    /// unless the payment succeeded.
-    pub amount: Decimal,
+    /// `amount × rate` in whole minor units of `currency`, rounded half to even (banker's
+    /// rounding); 0 unless the payment succeeded.
+    pub amount: i64,
+    /// The same amount exactly, in minor units (e.g. `"12462.5"` cents).
+    pub amount_decimal: Decimal,
     pub currency: String,
 }
 
@@ -112,7 +110,7 @@ impl Payment {
         &self.row.currency
     }
     async fn status(&self) -> PaymentStatus {
-        self.row.status.into()
+        Gql(self.row.status)
     }
     /// Who processed the payment (`stripe`, `paypal`, `wire`, …).
     async fn processor(&self) -> &str {
@@ -128,16 +126,17 @@ impl Payment {
     /// What this payment earns its closer and setter, from the rates in force when it was
     /// paid. Amounts are exact decimals in minor units, zero unless the payment succeeded.
     async fn commissions(&self) -> Vec<Commission> {
-        crate::commissions::of_payment(&self.row)
+        commission::of_payment(&self.row)
             .into_iter()
             .map(|c| Commission {
                 team_member_id: public_id(IdKind::TeamMember, c.team_member_id),
-                role: match c.side {
-                    crate::commissions::Side::Closer => Participation::Closer,
-                    crate::commissions::Side::Setter => Participation::Setter,
-                },
+                role: Gql(match c.side {
+                    commission::Side::Closer => Participation::Closer,
+                    commission::Side::Setter => Participation::Setter,
+                }),
                 rate: Decimal(c.rate.to_decimal()),
-                amount: Decimal(c.amount),
+                amount: c.whole_amount(),
+                amount_decimal: Decimal(c.amount),
                 currency: c.currency,
             })
             .collect()
@@ -168,8 +167,7 @@ impl PaymentFilter {
     ) -> crate::error::AppResult<Select<payment::Entity>> {
         select = self.time.apply(select);
         if let Some(status) = self.status {
-            select =
-                select.filter(payment::Column::Status.eq(payment::PaymentStatus::from(status)));
+            select = select.filter(payment::Column::Status.eq(status.get()));
         }
         if let Some(id) = &self.lead_id {
             select =

@@ -1,20 +1,15 @@
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result};
 use entities::product;
 use sea_orm::{ColumnTrait, QueryFilter, Select};
 
 use super::payment::Payment;
 use super::{TimeRange, public_id};
-use crate::auth::Scope;
+use crate::domain::Scope;
+use crate::graphql::enums::Gql;
 use crate::graphql::scalars::DateTime;
 use crate::ids::IdKind;
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "entities::product::Billing")]
-pub enum Billing {
-    OneTime,
-    Recurring,
-    PaymentPlan,
-}
+pub type Billing = Gql<product::Billing>;
 
 /// Something the team sells.
 pub struct Product(pub product::Model);
@@ -39,7 +34,7 @@ impl Product {
         &self.0.currency
     }
     async fn billing(&self) -> Billing {
-        self.0.billing.into()
+        Gql(self.0.billing)
     }
     async fn active(&self) -> bool {
         self.0.active
@@ -87,7 +82,7 @@ impl ProductFilter {
             select = select.filter(product::Column::Active.eq(active));
         }
         if let Some(billing) = self.billing {
-            select = select.filter(product::Column::Billing.eq(product::Billing::from(billing)));
+            select = select.filter(product::Column::Billing.eq(billing.get()));
         }
         Ok(select)
     }

@@ -1,5 +1,5 @@
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result};
 use entities::{call, payment, team_member};
 use sea_orm::{ColumnTrait, QueryFilter, Select};
 
@@ -8,30 +8,16 @@ use super::call::Call;
 use super::lead::Lead;
 use super::payment::Payment;
 use super::{TimeRange, public_id};
-use crate::auth::Scope;
 use crate::domain::CommissionRate;
+use crate::domain::Scope;
 use crate::graphql::context::authorize;
+use crate::graphql::enums::Gql;
 use crate::graphql::loaders::{ByParent, Loaders};
 use crate::graphql::scalars::{DateTime, Decimal};
 use crate::ids::IdKind;
+use crate::views::enums::Participation;
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-#[graphql(remote = "entities::team_member::TeamRole")]
-pub enum TeamRole {
-    Owner,
-    Admin,
-    Manager,
-    Closer,
-    Setter,
-}
-
-/// Which side of a call or payment a team member was on.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
-pub enum Participation {
-    #[default]
-    Closer,
-    Setter,
-}
+pub type TeamRole = Gql<team_member::TeamRole>;
 
 /// A member of the sales team.
 pub struct TeamMember(pub team_member::Model);
@@ -40,8 +26,10 @@ pub struct TeamMember(pub team_member::Model);
 #[derive(async_graphql::SimpleObject)]
 pub struct CommissionTotal {
     pub currency: String,
-    /// Minor units of `currency`, exact.
-    pub amount: Decimal,
+    /// Whole minor units of `currency`, rounded half to even.
+    pub amount: i64,
+    /// The same total exactly, in minor units.
+    pub amount_decimal: Decimal,
     /// Succeeded payments counted.
     pub payments: i64,
 }
@@ -58,7 +46,7 @@ impl TeamMember {
         &self.0.email
     }
     async fn role(&self) -> TeamRole {
-        self.0.role.into()
+        Gql(self.0.role)
     }
     /// The fraction of a payment this member earns, as an exact decimal (`"0.1"` is 10 %).
     async fn commission_rate(&self) -> Decimal {
@@ -80,9 +68,9 @@ impl TeamMember {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 25)] first: i32,
-        #[graphql(default)] role: Participation,
+        #[graphql(default_with = "Gql(Participation::Closer)")] role: Gql<Participation>,
     ) -> Result<Vec<Call>> {
-        let loader: fn(&Loaders) -> &DataLoader<ByParent<call::Entity>> = match role {
+        let loader: fn(&Loaders) -> &DataLoader<ByParent<call::Entity>> = match role.get() {
             Participation::Closer => |l| &l.calls_by_closer,
             Participation::Setter => |l| &l.calls_by_setter,
         };
@@ -94,9 +82,9 @@ impl TeamMember {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 25)] first: i32,
-        #[graphql(default)] role: Participation,
+        #[graphql(default_with = "Gql(Participation::Closer)")] role: Gql<Participation>,
     ) -> Result<Vec<Payment>> {
-        let loader: fn(&Loaders) -> &DataLoader<ByParent<payment::Entity>> = match role {
+        let loader: fn(&Loaders) -> &DataLoader<ByParent<payment::Entity>> = match role.get() {
             Participation::Closer => |l| &l.payments_by_closer,
             Participation::Setter => |l| &l.payments_by_setter,
         };
@@ -154,9 +142,9 @@ impl TeamMember {
         paid_before: Option<DateTime>,
     ) -> Result<Vec<CommissionTotal>> {
         let request = authorize(ctx, Scope::PaymentsRead)?;
-        let totals = crate::commissions::earned(
-            &crate::graphql::context::state(ctx).db,
-            request.principal.organization_id,
+        let totals = crate::services::commissions::earned(
+            crate::graphql::context::core(ctx).db.conn(),
+            request.actor.organization_id,
             self.0.id,
             paid_after.map(|d| d.0),
             paid_before.map(|d| d.0),
@@ -165,8 +153,9 @@ impl TeamMember {
         Ok(totals
             .into_iter()
             .map(|t| CommissionTotal {
+                amount: crate::domain::commission::whole_minor_units(t.amount),
+                amount_decimal: Decimal(t.amount),
                 currency: t.currency,
-                amount: Decimal(t.amount),
                 payments: t.payments,
             })
             .collect())
@@ -194,7 +183,7 @@ impl TeamMemberFilter {
     ) -> crate::error::AppResult<Select<team_member::Entity>> {
         select = self.time.apply(select);
         if let Some(role) = self.role {
-            select = select.filter(team_member::Column::Role.eq(team_member::TeamRole::from(role)));
+            select = select.filter(team_member::Column::Role.eq(role.get()));
         }
         if let Some(active) = self.active {
             select = select.filter(team_member::Column::Active.eq(active));

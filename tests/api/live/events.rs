@@ -7,7 +7,8 @@
 //! through the live path. Where nothing unwanted may arrive, a final wanted change acts
 //! as a sentinel: if it is the next message, nothing slipped in before it.
 
-use aura::auth::{ScopeSet, keys};
+use crate::factory::keys;
+use aura::domain::ScopeSet;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -148,7 +149,7 @@ async fn connection_init_refuses_bad_credentials() {
     let revoked = keys::create(&w.app.db, w.org, "revoked", ScopeSet::all(), None)
         .await
         .unwrap();
-    keys::revoke(&w.app.db, revoked.key.id, Some(w.org))
+    keys::revoke_on(&w.app.database, w.org, revoked.key.id)
         .await
         .unwrap();
     let foreign_clerk_org = token(&claims("user_x", "org_unknown", "admin"));

@@ -2,7 +2,7 @@
 //! takes its slot off the page and its `lead.created` and `call.booked` reach a live
 //! subscription and a webhook receiver.
 
-use aura::auth::ScopeSet;
+use aura::domain::ScopeSet;
 use chrono::{Duration, Utc};
 use entities::booking_link;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
@@ -14,7 +14,7 @@ use crate::factory::{org_with_key, seed};
 use crate::helpers::TestApp;
 use crate::webhooks::create_webhook;
 use crate::webhooks::receiver::Receiver;
-use aura::webhooks::secret::SigningSecret;
+use aura::crypto::SigningSecret;
 use aura::webhooks::signature::verify;
 
 /// The webhook half of this flow: a receiver subscribed to the organization's bookings
@@ -26,10 +26,11 @@ struct WebhookHalf {
 
 impl WebhookHalf {
     async fn before_booking(app: &TestApp, organization: Uuid) -> WebhookHalf {
-        let key = aura::auth::keys::create(&app.db, organization, "hooks", ScopeSet::all(), None)
-            .await
-            .unwrap()
-            .secret;
+        let key =
+            crate::factory::keys::create(&app.db, organization, "hooks", ScopeSet::all(), None)
+                .await
+                .unwrap()
+                .secret;
         let receiver = Receiver::start().await;
         let (_, secret) = create_webhook(
             app,

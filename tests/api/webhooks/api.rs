@@ -1,8 +1,8 @@
 //! The webhook API over REST (and so over GraphQL): lifecycle, validation, the SSRF
 //! guard, test events, rotation, the delivery log, and tenancy.
 
-use aura::auth::ScopeSet;
-use aura::webhooks::secret::SigningSecret;
+use aura::crypto::SigningSecret;
+use aura::domain::ScopeSet;
 use aura::webhooks::signature::verify;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
@@ -203,15 +203,16 @@ async fn internal_targets_are_refused_with_a_clear_message() {
     // The same guard holds at delivery time: a target that turned internal after it was
     // saved (here: written straight into the table) is refused without a request.
     let receiver = Receiver::start().await;
-    let created = aura::webhooks::service::create(
-        &app.db,
+    let created = aura::services::webhooks::create(
+        &app.database,
         &aura::webhooks::Webhooks::new(aura::webhooks::WebhookConfig {
             allow_private_targets: true,
             ..app.webhook_config()
         })
-        .unwrap(),
-        org.id,
-        aura::webhooks::service::NewSubscription {
+        .unwrap()
+        .policy(),
+        &aura::domain::Actor::operator(org.id),
+        aura::services::webhooks::NewSubscription {
             url: receiver.url.clone(),
             description: None,
             event_types: vec!["*".into()],
@@ -235,7 +236,7 @@ async fn internal_targets_are_refused_with_a_clear_message() {
     assert_eq!(tested["data"]["succeeded"], json!(false), "{tested}");
     let error = tested["data"]["attempt"]["error"].as_str().unwrap();
     assert!(
-        error.starts_with("refused:") && error.contains("loopback"),
+        error.starts_with("refused:") && error.contains("non-public address"),
         "{error}"
     );
     assert!(receiver.received().is_empty());
@@ -476,7 +477,7 @@ async fn events_are_listed_and_other_organizations_see_nothing() {
     );
 
     // A key of ours with webhooks:read but not leads:read sees no lead events.
-    let narrow = aura::auth::keys::create(
+    let narrow = crate::factory::keys::create(
         &app.db,
         ours.id,
         "narrow",

@@ -4,9 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use aura::auth::ScopeSet;
+use aura::crypto::SigningSecret;
+use aura::domain::ScopeSet;
 use aura::webhooks::schedule::Clock;
-use aura::webhooks::secret::SigningSecret;
 use aura::webhooks::signature::verify;
 use aura::webhooks::{Dispatcher, Webhooks};
 use chrono::{DateTime, Duration, Utc};
@@ -60,7 +60,7 @@ async fn rig(jitter: f64) -> Rig {
     )
     .unwrap();
     Rig {
-        dispatcher: Dispatcher::new(app.db.clone(), hooks),
+        dispatcher: Dispatcher::new(app.database.clone(), hooks),
         app,
         clock,
         receiver,

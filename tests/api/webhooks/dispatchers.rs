@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aura::auth::ScopeSet;
+use aura::domain::ScopeSet;
 use aura::webhooks::{Dispatcher, Webhooks};
 use entities::{webhook_attempt, webhook_delivery};
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -31,7 +31,7 @@ async fn two_dispatchers_never_attempt_a_slot_twice() {
     let mut workers = Vec::new();
     for _ in 0..2 {
         // Each worker has its own connection pool, as a separate process would.
-        let db = aura::db::connect(app.database_url()).await.unwrap();
+        let db = aura::db::Database::new(aura::db::connect(app.database_url()).await.unwrap());
         let mut config = app.webhook_config();
         config.concurrency = 8;
         config.poll_interval = Duration::from_millis(20);

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use aura::webhooks::secret::{SecretBox, SigningSecret};
-use aura::webhooks::service::{self, NewSubscription};
+use aura::crypto::{SecretBox, SigningSecret};
+use aura::services::webhooks::{self as service, NewSubscription};
 use aura::webhooks::signature::verify;
 use aura::webhooks::{WebhookConfig, Webhooks};
 use sea_orm::TransactionTrait;
@@ -40,7 +40,7 @@ async fn no_event_is_lost_when_the_server_is_killed_mid_delivery() {
     let url = database_url(true).await;
     let db = aura::db::connect(&url).await.unwrap();
     aura::db::migrate(&db).await.unwrap();
-    let org = aura::orgs::create(
+    let org = aura::services::orgs::create(
         &db,
         "Kill Test",
         &aura::domain::Slug::parse("kill-test").unwrap(),
@@ -58,9 +58,9 @@ async fn no_event_is_lost_when_the_server_is_killed_mid_delivery() {
     })
     .unwrap();
     let (_, secret) = service::create(
-        &db,
-        &hooks,
-        org.id,
+        &aura::db::Database::new(db.clone()),
+        &hooks.policy(),
+        &aura::domain::Actor::operator(org.id),
         NewSubscription {
             url: receiver.url.clone(),
             description: None,
@@ -76,11 +76,11 @@ async fn no_event_is_lost_when_the_server_is_killed_mid_delivery() {
     for batch in 0..10 {
         let txn = db.begin().await.unwrap();
         for n in 0..EVENTS / 10 {
-            let event = aura::events::record_raw(
+            let event = aura::events::record(
                 &txn,
                 org.id,
                 aura::events::EventType::LeadCreated,
-                json!({"n": batch * 100 + n}),
+                &json!({"n": batch * 100 + n}),
             )
             .await
             .unwrap();

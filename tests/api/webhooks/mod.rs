@@ -37,11 +37,11 @@ pub async fn create_webhook(
 /// Records an event the way every change does (in a transaction, with its fan-out).
 pub async fn record_event(app: &TestApp, org: uuid::Uuid, n: usize) -> String {
     let txn = aura::db::begin_write(&app.db).await.unwrap();
-    let event = aura::events::record_raw(
+    let event = aura::events::record(
         &txn,
         org,
         aura::events::EventType::LeadCreated,
-        json!({"id": format!("lead_{n}"), "name": format!("Lead {n}")}),
+        &json!({"id": format!("lead_{n}"), "name": format!("Lead {n}")}),
     )
     .await
     .unwrap();

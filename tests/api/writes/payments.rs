@@ -59,7 +59,7 @@ async fn payments_earn_the_rates_in_force_when_paid() {
     assert_eq!(old["paidAt"], json!(two_days_ago));
     assert_eq!(old["productId"], json!(w.own.product));
     assert_eq!(commission(old, "CLOSER")["rate"], json!("0.125"));
-    assert_eq!(commission(old, "CLOSER")["amount"], json!("12500"));
+    assert_eq!(commission(old, "CLOSER")["amount"], json!(12500));
     let events = w.events(w.org).await;
     let (kind, event) = events.last().unwrap();
     assert_eq!(kind, "payment.created");
@@ -78,9 +78,9 @@ async fn payments_earn_the_rates_in_force_when_paid() {
     assert!(now["paidAt"].is_string());
     assert_eq!(now["processor"], json!("manual"));
     assert_eq!(commission(now, "CLOSER")["rate"], json!("0.2"));
-    assert_eq!(commission(now, "CLOSER")["amount"], json!("19940"));
+    assert_eq!(commission(now, "CLOSER")["amount"], json!(19940));
     assert_eq!(commission(now, "SETTER")["rate"], json!("0.05"));
-    assert_eq!(commission(now, "SETTER")["amount"], json!("4985"));
+    assert_eq!(commission(now, "SETTER")["amount"], json!(4985));
 
     // Pending earns nothing; once it succeeded (paid three days ago) it earns the rate of
     // then, not of when it was recorded.
@@ -94,7 +94,7 @@ async fn payments_earn_the_rates_in_force_when_paid() {
     let pending = &data["recordPayment"];
     let pending_id = pending["id"].as_str().unwrap().to_owned();
     assert_eq!(pending["paidAt"], json!(null));
-    assert_eq!(commission(pending, "CLOSER")["amount"], json!("0"));
+    assert_eq!(commission(pending, "CLOSER")["amount"], json!(0));
     let data = w
         .ok(
             &w.member,
@@ -106,12 +106,12 @@ async fn payments_earn_the_rates_in_force_when_paid() {
     assert_eq!(paid["status"], json!("SUCCEEDED"));
     assert_eq!(paid["externalId"], json!("wire-7"));
     assert_eq!(commission(paid, "CLOSER")["rate"], json!("0.125"));
-    assert_eq!(commission(paid, "CLOSER")["amount"], json!("6250"));
+    assert_eq!(commission(paid, "CLOSER")["amount"], json!(6250));
     let events = w.events(w.org).await;
     let (kind, event) = events.last().unwrap();
     assert_eq!(kind, "payment.updated");
     assert_eq!(event["status"], json!("succeeded"));
-    assert_eq!(event["commissions"][0]["amount"], json!("6250"));
+    assert_eq!(event["commissions"][0]["amount"], json!(6250));
 
     // Earned totals follow: 12,500 + 6,250 cents in USD.
     let data = w
@@ -130,7 +130,7 @@ async fn payments_earn_the_rates_in_force_when_paid() {
         .find(|t| t["currency"] == json!("USD"))
         .unwrap();
     // The two seeded payments (150,000 at 0.125 each) count too.
-    assert_eq!(usd["amount"], json!("56250"));
+    assert_eq!(usd["amount"], json!(56250));
 
     // A succeeded payment goes back to nothing but a refund.
     let body = w
@@ -150,10 +150,7 @@ async fn admins_refund_payments_once() {
     let before = w.events(w.org).await.len();
     let data = w.ok(&w.admin, REFUND, json!({"id": payment})).await;
     assert_eq!(data["refundPayment"]["status"], json!("REFUNDED"));
-    assert_eq!(
-        data["refundPayment"]["commissions"][0]["amount"],
-        json!("0")
-    );
+    assert_eq!(data["refundPayment"]["commissions"][0]["amount"], json!(0));
     let events = w.events(w.org).await;
     assert_eq!(events.len(), before + 1);
     let (kind, event) = events.last().unwrap();
@@ -247,4 +244,47 @@ async fn payment_validation_names_the_field() {
         "{body}"
     );
     assert_eq!(w.event_count().await, before, "nothing was written");
+}
+
+/// Money is integer minor units on every path: a commission's `amount` is rounded half to
+/// even, `amountDecimal` is exact, and REST and the event carry the same.
+#[tokio::test]
+async fn commission_amounts_are_whole_minor_units_rounded_half_to_even() {
+    let w = world().await;
+    let exact = "mutation($input: RecordPaymentInput!) { recordPayment(input: $input) { id commissions { amount amountDecimal } } }";
+    // The seeded closer earns 0.125: 99,700 × 0.125 = 12,462.5 and 99,740 × 0.125 =
+    // 12,467.5, a half each, rounded to the even neighbour.
+    for (amount, whole, decimal) in [(99_700, 12_462, "12462.5"), (99_740, 12_468, "12467.5")] {
+        let data = w
+            .ok(
+                &w.member,
+                exact,
+                json!({"input": {"leadId": w.own.leads[0], "closerId": w.own.team_member, "amount": amount, "currency": "USD"}}),
+            )
+            .await;
+        let payment = &data["recordPayment"];
+        assert_eq!(
+            payment["commissions"][0]["amount"],
+            json!(whole),
+            "{payment}"
+        );
+        assert_eq!(payment["commissions"][0]["amountDecimal"], json!(decimal));
+        let id = payment["id"].as_str().unwrap();
+        let rest: Value = w
+            .app
+            .get(&format!("/v1/payments/{id}"), Some(&w.key))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(rest["data"]["commissions"][0]["amount"], json!(whole));
+        assert_eq!(
+            rest["data"]["commissions"][0]["amount_decimal"],
+            json!(decimal)
+        );
+        let events = w.events(w.org).await;
+        let (_, event) = events.last().unwrap();
+        assert_eq!(event["commissions"][0]["amount"], json!(whole));
+        assert_eq!(event["commissions"][0]["amount_decimal"], json!(decimal));
+    }
 }

@@ -1,7 +1,8 @@
 //! A Clerk-connected organization with an admin, a member and an API key, seeded data,
 //! and a second organization whose ids must never be reachable.
 
-use aura::auth::{ScopeSet, keys};
+use crate::factory::keys;
+use aura::domain::ScopeSet;
 use entities::event;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::Value;

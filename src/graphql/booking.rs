@@ -1,0 +1,208 @@
+//! The public booking operations: adapters over `services::booking`. They need no
+//! credential: a widget runs in a stranger's browser. They expose only what a booking page
+//! shows, never internal ids or other data.
+
+use async_graphql::{Context, Json, Object, Result, SimpleObject};
+use chrono::Duration;
+use entities::booking_link;
+
+use super::context::core;
+use super::enums::Gql;
+use super::mutations::lead::UtmInput;
+use super::resources::booking_link::WeeklyInterval;
+use super::scalars::DateTime;
+use crate::domain::text::timezone as parse_zone;
+use crate::services::booking::{self as service, BookerInput, Booking};
+
+/// What a booking page shows about a link.
+pub struct PublicBookingLink(pub booking_link::Model);
+
+#[Object]
+impl PublicBookingLink {
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn duration_minutes(&self) -> i32 {
+        self.0.duration_minutes
+    }
+    /// IANA time zone the link's hours are written in.
+    async fn timezone(&self) -> &str {
+        &self.0.timezone
+    }
+    async fn weekly_hours(&self) -> Vec<WeeklyInterval> {
+        serde_json::from_value(self.0.weekly_hours.clone()).unwrap_or_default()
+    }
+    async fn min_notice_minutes(&self) -> i32 {
+        self.0.min_notice_minutes
+    }
+    async fn horizon_days(&self) -> i32 {
+        self.0.horizon_days
+    }
+}
+
+/// A bookable start time.
+#[derive(SimpleObject)]
+pub struct AvailableSlot {
+    pub start: DateTime,
+    pub end: DateTime,
+    /// `start` in the requested time zone, RFC 3339 with its offset, for display.
+    pub local_start: String,
+}
+
+/// A call booked through a public link, as the booker may see it.
+#[derive(SimpleObject)]
+pub struct PublicBooking {
+    pub start: DateTime,
+    pub end: DateTime,
+    /// `SCHEDULED` or `CANCELED`.
+    pub status: super::resources::call::CallStatus,
+    pub booking_link: PublicBookingLinkRef,
+    /// Reschedules or cancels this booking; returned only by `bookCall`. Keep it secret.
+    pub token: Option<String>,
+}
+
+/// The link a booking belongs to.
+#[derive(SimpleObject)]
+pub struct PublicBookingLinkRef {
+    pub slug: String,
+    pub name: String,
+    pub timezone: String,
+}
+
+impl From<Booking> for PublicBooking {
+    fn from(booking: Booking) -> Self {
+        let start = booking.call.scheduled_at;
+        PublicBooking {
+            start: DateTime(start),
+            end: DateTime(start + Duration::minutes(i64::from(booking.call.duration_minutes))),
+            status: Gql(booking.call.status),
+            booking_link: PublicBookingLinkRef {
+                slug: booking.link.slug,
+                name: booking.link.name,
+                timezone: booking.link.timezone,
+            },
+            token: booking.token,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct PublicBookingQuery;
+
+#[Object]
+impl PublicBookingQuery {
+    /// An active booking link by its slug, as a booking widget shows it. No credential
+    /// needed. (`bookingLink(id:)` is the authenticated view.)
+    async fn public_booking_link(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> Result<PublicBookingLink> {
+        Ok(PublicBookingLink(
+            service::active_link(core(ctx).db.conn(), &slug).await?,
+        ))
+    }
+
+    /// A booking by its token (from `bookCall`), as its booker may see it: for a page
+    /// that shows, moves or cancels it. No credential needed: the token is the credential.
+    async fn public_booking(&self, ctx: &Context<'_>, token: String) -> Result<PublicBooking> {
+        Ok(service::find(&core(ctx).db, &token).await?.into())
+    }
+
+    /// Free start times of an active link between `from` and `to` (at most 31 days apart),
+    /// honouring its weekly hours in its own time zone, duration, buffer, minimum notice,
+    /// horizon and its owner's calendar. `timezone` only changes `localStart`. No
+    /// credential needed.
+    async fn available_slots(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        from: DateTime,
+        to: DateTime,
+        timezone: Option<String>,
+    ) -> Result<Vec<AvailableSlot>> {
+        service::check_range(from.0, to.0)?;
+        let db = core(ctx).db.conn();
+        let link = service::active_link(db, &slug).await?;
+        let display = match &timezone {
+            Some(name) => parse_zone("timezone", name)?,
+            None => parse_zone("timezone", &link.timezone)?,
+        };
+        let duration = Duration::minutes(i64::from(link.duration_minutes));
+        let starts = service::slots(db, &link, from.0, to.0, crate::time::now()).await?;
+        Ok(starts
+            .into_iter()
+            .map(|start| AvailableSlot {
+                start: DateTime(start),
+                end: DateTime(start + duration),
+                local_start: start.with_timezone(&display).to_rfc3339(),
+            })
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct BookingMutation;
+
+#[Object]
+impl BookingMutation {
+    /// Books a call at a free `start` of an active link: reuses the organization's lead
+    /// with this e-mail or creates one, in one transaction with the call. A start that is
+    /// not free (taken, or off the link's hours) is CONFLICT. Returns the booker's token
+    /// for `rescheduleBooking` and `cancelBooking`. No credential needed.
+    #[allow(clippy::too_many_arguments)]
+    async fn book_call(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        start: DateTime,
+        name: String,
+        email: String,
+        phone: Option<String>,
+        #[graphql(desc = "Answers to the booking form, as a JSON object.")] answers: Option<
+            Json<serde_json::Value>,
+        >,
+        #[graphql(
+            desc = "Marketing attribution from the page the booking came from, kept on the lead."
+        )]
+        utm: Option<UtmInput>,
+    ) -> Result<PublicBooking> {
+        let booker = BookerInput {
+            name,
+            email,
+            phone,
+            answers: answers.map(|a| a.0),
+            utm: utm.map(Into::into),
+        };
+        let booking =
+            service::book(&core(ctx).db, &slug, start.0, booker, crate::time::now()).await?;
+        Ok(booking.into())
+    }
+
+    /// Moves a booking to another free start of its link. No credential needed: the token
+    /// from `bookCall` is the credential.
+    async fn reschedule_booking(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        start: DateTime,
+    ) -> Result<PublicBooking> {
+        let booking =
+            service::reschedule(&core(ctx).db, &token, start.0, crate::time::now()).await?;
+        Ok(booking.into())
+    }
+
+    /// Cancels a booking and frees its time. Cancelling twice is harmless.
+    async fn cancel_booking(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        reason: Option<String>,
+    ) -> Result<PublicBooking> {
+        let booking = service::cancel(&core(ctx).db, &token, reason.as_deref()).await?;
+        Ok(booking.into())
+    }
+}

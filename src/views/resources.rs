@@ -1,0 +1,515 @@
+//! The resources' wire objects: what `GET /v1/<resource>/{id}` returns, what a webhook's
+//! `data` holds and what a live event carries. Each is built from its entity model here
+//! and nowhere else.
+
+use entities::{booking_link, call, lead, payment, product, team_member};
+use poem_openapi::Object;
+use poem_openapi::types::Example;
+use serde::{Deserialize, Serialize};
+
+use super::enums::{Participation, Wire};
+use super::scalars::{DecimalString, Timestamp};
+use crate::domain::CommissionRate;
+use crate::domain::calendar::schedule::WeeklyIntervalJson;
+use crate::domain::commission::{self, Side};
+use crate::ids::{IdKind, encode};
+
+fn id(kind: IdKind, id: uuid::Uuid) -> String {
+    encode(kind, id)
+}
+
+fn optional_id(kind: IdKind, value: Option<uuid::Uuid>) -> Option<String> {
+    value.map(|v| encode(kind, v))
+}
+
+/// Marketing attribution captured with the lead.
+#[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Utm {
+    pub source: Option<String>,
+    pub medium: Option<String>,
+    pub campaign: Option<String>,
+    pub term: Option<String>,
+    pub content: Option<String>,
+}
+
+/// A prospect in the sales pipeline.
+#[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[oai(example)]
+pub struct Lead {
+    /// `lead_…`
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Where the lead came from (`facebook_ads`, `referral`, …).
+    pub source: Option<String>,
+    pub status: Wire<lead::LeadStatus>,
+    /// The team member who owns the lead (`tm_…`).
+    pub assigned_team_member_id: Option<String>,
+    pub utm: Utm,
+    /// Free-form answers and fields collected with the lead.
+    pub custom_fields: serde_json::Value,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&lead::Model> for Lead {
+    fn from(m: &lead::Model) -> Self {
+        Lead {
+            id: id(IdKind::Lead, m.id),
+            name: m.name.clone(),
+            email: m.email.clone(),
+            phone: m.phone.clone(),
+            source: m.source.clone(),
+            status: Wire(m.status),
+            assigned_team_member_id: optional_id(IdKind::TeamMember, m.assigned_team_member_id),
+            utm: Utm {
+                source: m.utm_source.clone(),
+                medium: m.utm_medium.clone(),
+                campaign: m.utm_campaign.clone(),
+                term: m.utm_term.clone(),
+                content: m.utm_content.clone(),
+            },
+            custom_fields: m.custom_fields.clone(),
+            created_at: Timestamp::from_utc(m.created_at),
+            updated_at: Timestamp::from_utc(m.updated_at),
+        }
+    }
+}
+
+/// A sales call with a lead.
+#[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[oai(example)]
+pub struct Call {
+    /// `call_…`
+    pub id: String,
+    /// `lead_…`
+    pub lead_id: String,
+    /// The team member who runs the call (`tm_…`).
+    pub closer_id: Option<String>,
+    /// The team member who set the call up (`tm_…`).
+    pub setter_id: Option<String>,
+    /// The booking link it was booked through (`bl_…`).
+    pub booking_link_id: Option<String>,
+    pub scheduled_at: Timestamp,
+    pub duration_minutes: i32,
+    pub status: Wire<call::CallStatus>,
+    /// What came of the call (`closed_won`, `follow_up`, …), once logged.
+    pub outcome: Option<String>,
+    pub notes: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&call::Model> for Call {
+    fn from(m: &call::Model) -> Self {
+        Call {
+            id: id(IdKind::Call, m.id),
+            lead_id: id(IdKind::Lead, m.lead_id),
+            closer_id: optional_id(IdKind::TeamMember, m.closer_id),
+            setter_id: optional_id(IdKind::TeamMember, m.setter_id),
+            booking_link_id: optional_id(IdKind::BookingLink, m.booking_link_id),
+            scheduled_at: Timestamp::from_utc(m.scheduled_at),
+            duration_minutes: m.duration_minutes,
+            status: Wire(m.status),
+            outcome: m.outcome.clone(),
+            notes: m.notes.clone(),
+            created_at: Timestamp::from_utc(m.created_at),
+            updated_at: Timestamp::from_utc(m.updated_at),
+        }
+    }
+}
+
+/// A member of the sales team.
+#[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[oai(example)]
+pub struct TeamMember {
+    /// `tm_…`
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: Wire<team_member::TeamRole>,
+    /// The fraction of a payment this member earns, as an exact decimal string
+    /// (`"0.1"` is 10 %).
+    pub commission_rate: DecimalString,
+    pub active: bool,
+    /// IANA time zone.
+    pub timezone: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&team_member::Model> for TeamMember {
+    fn from(m: &team_member::Model) -> Self {
+        let rate = CommissionRate::from_ppm(m.commission_rate_ppm)
+            .map(CommissionRate::to_decimal)
+            .unwrap_or_default();
+        TeamMember {
+            id: id(IdKind::TeamMember, m.id),
+            name: m.name.clone(),
+            email: m.email.clone(),
+            role: Wire(m.role),
+            commission_rate: DecimalString::from_decimal(rate),
+            active: m.active,
+            timezone: m.timezone.clone(),
+            created_at: Timestamp::from_utc(m.created_at),
+            updated_at: Timestamp::from_utc(m.updated_at),
+        }
+    }
+}
+
+/// One stretch of bookable time in a week, in the link's time zone.
+#[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeeklyInterval {
+    /// `mon` … `sun`.
+    pub day: String,
+    /// `HH:MM`, 24-hour.
+    pub start: String,
+    /// `HH:MM`, 24-hour.
+    pub end: String,
+}
+
+/// A link's weekly hours as stored (validated when written).
+pub fn weekly_hours(stored: &serde_json::Value) -> Vec<WeeklyInterval> {
+    serde_json::from_value::<Vec<WeeklyIntervalJson>>(stored.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| WeeklyInterval {
+            day: i.day,
+            start: i.start,
+            end: i.end,
+        })
+        .collect()
+}
+
+/// A bookable calendar: widgets show its free slots and book calls through it.
+#[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[oai(example)]
+pub struct BookingLink {
+    /// `bl_…`
+    pub id: String,
+    /// Unique across Aura; widgets address the link by it.
+    pub slug: String,
+    pub name: String,
+    /// The team member whose calendar the link books (`tm_…`).
+    pub owner_id: String,
+    pub duration_minutes: i32,
+    /// IANA time zone the weekly hours are written in.
+    pub timezone: String,
+    pub weekly_hours: Vec<WeeklyInterval>,
+    /// Minutes kept free after each call.
+    pub buffer_minutes: i32,
+    /// How far ahead a slot must be booked, in minutes.
+    pub min_notice_minutes: i32,
+    /// How many days ahead slots are offered.
+    pub horizon_days: i32,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&booking_link::Model> for BookingLink {
+    fn from(m: &booking_link::Model) -> Self {
+        BookingLink {
+            id: id(IdKind::BookingLink, m.id),
+            slug: m.slug.clone(),
+            name: m.name.clone(),
+            owner_id: id(IdKind::TeamMember, m.owner_id),
+            duration_minutes: m.duration_minutes,
+            timezone: m.timezone.clone(),
+            weekly_hours: weekly_hours(&m.weekly_hours),
+            buffer_minutes: m.buffer_minutes,
+            min_notice_minutes: m.min_notice_minutes,
+            horizon_days: m.horizon_days,
+            active: m.active,
+            created_at: Timestamp::from_utc(m.created_at),
+            updated_at: Timestamp::from_utc(m.updated_at),
+        }
+    }
+}
+
+/// Something the team sells.
+#[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[oai(example)]
+pub struct Product {
+    /// `prod_…`
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// Price in minor units of `currency` (cents for USD).
+    pub price_amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    pub billing: Wire<product::Billing>,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&product::Model> for Product {
+    fn from(m: &product::Model) -> Self {
+        Product {
+            id: id(IdKind::Product, m.id),
+            name: m.name.clone(),
+            description: m.description.clone(),
+            price_amount: m.price_amount,
+            currency: m.currency.clone(),
+            billing: Wire(m.billing),
+            active: m.active,
+            created_at: Timestamp::from_utc(m.created_at),
+            updated_at: Timestamp::from_utc(m.updated_at),
+        }
+    }
+}
+
+/// What a payment earns one team member.
+#[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Commission {
+    /// `tm_…`
+    pub team_member_id: String,
+    pub role: Wire<Participation>,
+    /// The member's rate when the payment was paid.
+    pub rate: DecimalString,
+    /// `amount × rate` in whole minor units of `currency`, rounded half to even (banker's
+    /// rounding); 0 unless the payment succeeded.
+    pub amount: i64,
+    /// The same amount exactly, in minor units, as a decimal string (`"12462.5"`).
+    pub amount_decimal: DecimalString,
+    pub currency: String,
+}
+
+impl From<&commission::Commission> for Commission {
+    fn from(c: &commission::Commission) -> Self {
+        Commission {
+            team_member_id: id(IdKind::TeamMember, c.team_member_id),
+            role: Wire(match c.side {
+                Side::Closer => Participation::Closer,
+                Side::Setter => Participation::Setter,
+            }),
+            rate: DecimalString::from_decimal(c.rate.to_decimal()),
+            amount: c.whole_amount(),
+            amount_decimal: DecimalString::from_decimal(c.amount),
+            currency: c.currency.clone(),
+        }
+    }
+}
+
+/// Money received from a lead.
+#[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[oai(example)]
+pub struct Payment {
+    /// `pay_…`
+    pub id: String,
+    /// `lead_…`
+    pub lead_id: String,
+    /// `prod_…`
+    pub product_id: Option<String>,
+    /// `tm_…`
+    pub closer_id: Option<String>,
+    /// `tm_…`
+    pub setter_id: Option<String>,
+    /// Minor units of `currency` (cents for USD).
+    pub amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    pub status: Wire<payment::PaymentStatus>,
+    /// `stripe`, `paypal`, `wire`, …
+    pub processor: String,
+    /// The processor's own id for the payment.
+    pub external_id: Option<String>,
+    pub paid_at: Option<Timestamp>,
+    /// What the payment earns its closer and setter.
+    pub commissions: Vec<Commission>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl From<&payment::Model> for Payment {
+    fn from(m: &payment::Model) -> Self {
+        Payment {
+            id: id(IdKind::Payment, m.id),
+            lead_id: id(IdKind::Lead, m.lead_id),
+            product_id: optional_id(IdKind::Product, m.product_id),
+            closer_id: optional_id(IdKind::TeamMember, m.closer_id),
+            setter_id: optional_id(IdKind::TeamMember, m.setter_id),
+            amount: m.amount,
+            currency: m.currency.clone(),
+            status: Wire(m.status),
+            processor: m.processor.clone(),
+            external_id: m.external_id.clone(),
+            paid_at: Timestamp::optional(m.paid_at),
+            commissions: commission::of_payment(m)
+                .iter()
+                .map(Commission::from)
+                .collect(),
+            created_at: Timestamp::from_utc(m.created_at),
+            updated_at: Timestamp::from_utc(m.updated_at),
+        }
+    }
+}
+
+/// Commissions earned in one currency over a period.
+#[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[oai(example)]
+pub struct CommissionTotal {
+    pub currency: String,
+    /// Whole minor units of `currency`, rounded half to even.
+    pub amount: i64,
+    /// The same total exactly, in minor units, as a decimal string.
+    pub amount_decimal: DecimalString,
+    /// Succeeded payments counted.
+    pub payments: i64,
+}
+
+impl From<&commission::EarnedTotal> for CommissionTotal {
+    fn from(t: &commission::EarnedTotal) -> Self {
+        CommissionTotal {
+            currency: t.currency.clone(),
+            amount: commission::whole_minor_units(t.amount),
+            amount_decimal: DecimalString::from_decimal(t.amount),
+            payments: t.payments,
+        }
+    }
+}
+
+fn ts(text: &str) -> Timestamp {
+    Timestamp(text.to_owned())
+}
+
+impl Example for CommissionTotal {
+    fn example() -> Self {
+        CommissionTotal {
+            currency: "USD".into(),
+            amount: 187462,
+            amount_decimal: DecimalString("187462.5".into()),
+            payments: 14,
+        }
+    }
+}
+
+impl Example for Lead {
+    fn example() -> Self {
+        Lead {
+            id: "lead_01jdq3k7b8x9m2n4p5r6s7t8v9".into(),
+            name: "Ava Nguyen".into(),
+            email: Some("ava.nguyen@example.com".into()),
+            phone: Some("+15550100123".into()),
+            source: Some("facebook_ads".into()),
+            status: Wire(lead::LeadStatus::Booked),
+            assigned_team_member_id: Some("tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into()),
+            utm: Utm {
+                source: Some("facebook_ads".into()),
+                medium: Some("cpc".into()),
+                campaign: Some("q4_scale".into()),
+                term: None,
+                content: Some("ad_3".into()),
+            },
+            custom_fields: serde_json::json!({"budget": "10k_25k", "team_size": "2_10"}),
+            created_at: ts("2026-11-02T15:04:05Z"),
+            updated_at: ts("2026-11-03T09:00:00Z"),
+        }
+    }
+}
+
+impl Example for Call {
+    fn example() -> Self {
+        Call {
+            id: "call_01jdq4m0n1p2q3r4s5t6v7w8x9".into(),
+            lead_id: "lead_01jdq3k7b8x9m2n4p5r6s7t8v9".into(),
+            closer_id: Some("tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into()),
+            setter_id: None,
+            booking_link_id: Some("bl_01jdq1z9y8x7w6v5t4s3r2q1p0".into()),
+            scheduled_at: ts("2026-11-05T16:00:00Z"),
+            duration_minutes: 45,
+            status: Wire(call::CallStatus::Completed),
+            outcome: Some("closed_won".into()),
+            notes: Some("Discussed goals, budget and timeline.".into()),
+            created_at: ts("2026-11-02T15:10:00Z"),
+            updated_at: ts("2026-11-05T17:00:00Z"),
+        }
+    }
+}
+
+impl Example for TeamMember {
+    fn example() -> Self {
+        TeamMember {
+            id: "tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into(),
+            name: "Riley Chen".into(),
+            email: "riley.chen@acme.example".into(),
+            role: Wire(team_member::TeamRole::Closer),
+            commission_rate: DecimalString("0.125".into()),
+            active: true,
+            timezone: "America/New_York".into(),
+            created_at: ts("2026-08-01T12:00:00Z"),
+            updated_at: ts("2026-08-01T12:00:00Z"),
+        }
+    }
+}
+
+impl Example for BookingLink {
+    fn example() -> Self {
+        BookingLink {
+            id: "bl_01jdq1z9y8x7w6v5t4s3r2q1p0".into(),
+            slug: "acme-strategy-call".into(),
+            name: "Strategy Call".into(),
+            owner_id: "tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into(),
+            duration_minutes: 45,
+            timezone: "America/New_York".into(),
+            weekly_hours: vec![WeeklyInterval {
+                day: "mon".into(),
+                start: "09:00".into(),
+                end: "17:00".into(),
+            }],
+            buffer_minutes: 15,
+            min_notice_minutes: 240,
+            horizon_days: 30,
+            active: true,
+            created_at: ts("2026-08-02T12:00:00Z"),
+            updated_at: ts("2026-08-02T12:00:00Z"),
+        }
+    }
+}
+
+impl Example for Product {
+    fn example() -> Self {
+        Product {
+            id: "prod_01jdq0a0b0c0d0e0f0g0h0j0k0".into(),
+            name: "Sales Accelerator Program".into(),
+            description: Some("Eight-week group program with weekly live calls.".into()),
+            price_amount: 499_700,
+            currency: "USD".into(),
+            billing: Wire(product::Billing::OneTime),
+            active: true,
+            created_at: ts("2026-08-03T12:00:00Z"),
+            updated_at: ts("2026-08-03T12:00:00Z"),
+        }
+    }
+}
+
+impl Example for Payment {
+    fn example() -> Self {
+        Payment {
+            id: "pay_01jdq5p6q7r8s9t0v1w2x3y4z5".into(),
+            lead_id: "lead_01jdq3k7b8x9m2n4p5r6s7t8v9".into(),
+            product_id: Some("prod_01jdq0a0b0c0d0e0f0g0h0j0k0".into()),
+            closer_id: Some("tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into()),
+            setter_id: None,
+            amount: 150_000,
+            currency: "USD".into(),
+            status: Wire(payment::PaymentStatus::Succeeded),
+            processor: "stripe".into(),
+            external_id: Some("pi_3Nq8f2eZvKYlo2C0".into()),
+            paid_at: Some(ts("2026-11-05T17:30:00Z")),
+            commissions: vec![Commission {
+                team_member_id: "tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into(),
+                role: Wire(Participation::Closer),
+                rate: DecimalString("0.125".into()),
+                amount: 18750,
+                amount_decimal: DecimalString("18750".into()),
+                currency: "USD".into(),
+            }],
+            created_at: ts("2026-11-05T17:30:00Z"),
+            updated_at: ts("2026-11-05T17:30:00Z"),
+        }
+    }
+}
