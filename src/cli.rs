@@ -338,12 +338,11 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let shutdown = shutdown_signal();
     tracing::info!(
-        address = %config.bind.ip(),
-        port = app.port(),
+        address = %std::net::SocketAddr::new(config.bind.ip(), app.port()),
         database = crate::db::backend_name(app.state().db()),
         rate_limits = app.state().guard.limiter().backend_name(),
         clerk = config.clerk.is_some(),
-        "listening; GraphQL playground at /graphql"
+        "listening"
     );
     app.run_until_stopped(shutdown)
         .await

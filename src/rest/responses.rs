@@ -167,7 +167,12 @@ pub struct WebhookWithSecretEnvelope {
 pub enum WebhookCreatedResponse {
     /// The webhook was created; `data.secret` is shown only now.
     #[oai(status = 201)]
-    Created(poem_openapi::payload::Json<WebhookWithSecretEnvelope>),
+    Created(
+        poem_openapi::payload::Json<WebhookWithSecretEnvelope>,
+        /// Where the new webhook lives: `/v1/webhooks/{id}`.
+        #[oai(header = "Location")]
+        String,
+    ),
 }
 
 #[derive(ApiResponse)]

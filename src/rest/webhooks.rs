@@ -181,7 +181,11 @@ impl WebhooksApi {
         let result: ItemResult<SecretResult> = caller(req, &schema, &core)
             .run(ops::CREATE_WEBHOOK.as_str(), json!({ "input": input }))
             .await?;
-        Ok(WebhookCreatedResponse::Created(with_secret(result.item)))
+        let location = format!("/v1/webhooks/{}", result.item.webhook.id);
+        Ok(WebhookCreatedResponse::Created(
+            with_secret(result.item),
+            location,
+        ))
     }
 
     /// Get a webhook

@@ -326,3 +326,65 @@ fn a_worker_delivers_until_sigterm() {
         "{rest:?}"
     );
 }
+
+/// An operator sees what went wrong, with its cause, not the API's "internal server error".
+#[tokio::test]
+async fn failures_show_the_operator_their_cause() {
+    let (_dir, url) = temp_db();
+    assert!(aura(&url, &["orgs", "create", "--name", "Acme", "--slug", "acme"]).status.success());
+    let unknown = aura(&url, &["keys", "revoke", "key_00000000000000000000000000"]);
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("finding the key") && stderr.contains("not found"), "{stderr}");
+
+    // Break the database under the CLI: the key table is gone.
+    let db = aura::db::connect(&url).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(&db, "DROP TABLE api_keys")
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    let out = aura(&url, &["keys", "list", "--org", "acme"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("listing keys"), "{stderr}");
+    assert!(stderr.contains("no such table: api_keys"), "{stderr}");
+    assert!(!stderr.contains("internal server error"), "{stderr}");
+}
+
+/// A failure of ours is logged once, inside the request's span (so with its request id),
+/// with its whole cause; the caller sees a generic message and the id.
+#[tokio::test]
+async fn an_internal_error_is_logged_once_with_its_cause_and_request_id() {
+    let (_dir, url) = temp_db();
+    let key = last_line(&aura(&url, &["demo", "--leads", "5"]));
+    let mut server = crate::helpers::Process::start(
+        &["serve", "--bind", "127.0.0.1:0"],
+        &[("DATABASE_URL", &url)],
+    );
+    let address = server.address("listening");
+    let db = aura::db::connect(&url).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(&db, "DROP TABLE payments")
+        .await
+        .unwrap();
+    aura::crypto::tls::install_crypto_provider();
+    let response = reqwest::Client::new()
+        .get(format!("{address}/v1/payments"))
+        .bearer_auth(&key)
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 500);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "internal server error");
+    assert_eq!(body["request_id"], "trace-me-42");
+    let seen = server.drain(std::time::Duration::from_millis(500)).to_vec();
+    let errors: Vec<&String> = seen
+        .iter()
+        .filter(|l| l.contains("\"level\":\"ERROR\""))
+        .collect();
+    assert_eq!(errors.len(), 1, "logged once: {errors:#?}");
+    assert!(errors[0].contains("no such table: payments"), "{}", errors[0]);
+    assert!(errors[0].contains("trace-me-42"), "in the request's span: {}", errors[0]);
+    assert!(!errors[0].contains(&key), "never a secret");
+}

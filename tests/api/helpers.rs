@@ -249,3 +249,127 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     assert_eq!(body["request_id"], json!(request_id), "{body}");
     body
 }
+
+/// A child `aura` process for tests that need the real binary: killed when dropped (so a
+/// failing test leaves nothing running), its stderr read on a thread of its own so every
+/// read has a deadline.
+#[allow(dead_code)]
+pub struct Process {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Every stderr line read so far.
+    pub seen: Vec<String>,
+}
+
+#[allow(dead_code)]
+impl Process {
+    /// Starts `aura <args>` with `env`, logging JSON to stderr.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Process {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut command = Command::new(env!("CARGO_BIN_EXE_aura"));
+        command
+            .args(args)
+            .env("AURA_LOG_FORMAT", "json")
+            .env("AURA_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("start aura");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Process {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The first stderr line (from now or already seen) that `matches`, within `within`.
+    pub fn wait_for_line(
+        &mut self,
+        within: std::time::Duration,
+        matches: impl Fn(&str) -> bool,
+    ) -> Option<String> {
+        if let Some(line) = self.seen.iter().find(|l| matches(l)) {
+            return Some(line.clone());
+        }
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            let line = self.lines.recv_timeout(left).ok()?;
+            self.seen.push(line.clone());
+            if matches(&line) {
+                return Some(line);
+            }
+        }
+    }
+
+    /// Reads whatever stderr has for `within`, then returns everything seen.
+    pub fn drain(&mut self, within: std::time::Duration) -> &[String] {
+        let deadline = std::time::Instant::now() + within;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => break,
+            }
+        }
+        &self.seen
+    }
+
+    /// The address a server announced (`"message":"listening"`, `"address":"ip:port"`).
+    pub fn address(&mut self, message: &str) -> String {
+        let line = self
+            .wait_for_line(std::time::Duration::from_secs(30), |l| {
+                l.contains(&format!("\"message\":\"{message}\""))
+            })
+            .unwrap_or_else(|| panic!("no `{message}` line; stderr: {:?}", self.seen));
+        let value: Value = serde_json::from_str(&line).expect("a JSON log line");
+        let address = value["address"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no address in {line}"));
+        format!("http://{address}")
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, at most `within`.
+    pub fn wait(&mut self, within: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -525,10 +525,23 @@ async fn an_idempotent_create_replays_the_secret_but_never_stores_it_in_plain_te
     };
     let first = create(body.clone()).await.unwrap();
     assert_eq!(first.status().as_u16(), 201);
+    let location = first.headers()["location"].to_str().unwrap().to_owned();
     let first: Value = first.json().await.unwrap();
+    assert_eq!(
+        location,
+        format!("/v1/webhooks/{}", first["data"]["id"].as_str().unwrap())
+    );
     let second = create(body.clone()).await.unwrap();
     assert_eq!(second.status().as_u16(), 201);
     assert_eq!(second.headers()["idempotent-replayed"], "true");
+    // The replay restores the first response's meaningful headers.
+    assert_eq!(second.headers()["location"], location.as_str());
+    assert!(
+        second.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let second: Value = second.json().await.unwrap();
     assert_eq!(second["data"]["id"], first["data"]["id"]);
     assert_eq!(second["data"]["secret"], first["data"]["secret"]);
@@ -545,6 +558,41 @@ async fn an_idempotent_create_replays_the_secret_but_never_stores_it_in_plain_te
         .await
         .unwrap();
     assert_error(other, 409, "CONFLICT").await;
+
+    // The key belongs to the credential that used it: a weaker key of the same
+    // organization sending the same key and body gets its own answer (403), never the
+    // stored 201 with its secret; and its 403 is never replayed to anyone else.
+    let weak = crate::factory::keys::create(
+        &app.db,
+        org.id,
+        "leads only",
+        ScopeSet::parse_list("leads:read").unwrap(),
+        None,
+    )
+    .await
+    .unwrap()
+    .secret;
+    let send_as = |key: String, idempotency: &'static str| {
+        app.client
+            .post(app.url("/v1/webhooks"))
+            .bearer_auth(key)
+            .header("Idempotency-Key", idempotency)
+            .json(&body)
+            .send()
+    };
+    let weak_try = send_as(weak.clone(), "create-hook-1").await.unwrap();
+    assert!(weak_try.headers().get("idempotent-replayed").is_none());
+    let refused = assert_error(weak_try, 403, "FORBIDDEN").await;
+    assert!(!refused.to_string().contains("whsec_"), "{refused}");
+    assert_error(
+        send_as(weak, "shared-key").await.unwrap(),
+        403,
+        "FORBIDDEN",
+    )
+    .await;
+    let full = send_as(org.key.clone(), "shared-key").await.unwrap();
+    assert_eq!(full.status().as_u16(), 201, "the full key's own request runs");
+    assert!(full.headers().get("idempotent-replayed").is_none());
 
     // At rest: neither the stored response nor the subscription holds the secret.
     let secret = first["data"]["secret"].as_str().unwrap();
