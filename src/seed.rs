@@ -486,6 +486,8 @@ async fn seed_pipeline<C: ConnectionTrait>(
             custom_fields: Set(json!({"budget": budget, "team_size": size})),
             created_at: Set(created),
             updated_at: Set(updated.min(options.anchor)),
+            // Fields the demo does not fill keep their database default.
+            ..Default::default()
         });
 
         let booked = matches!(

@@ -171,6 +171,7 @@ pub async fn seed(db: &DatabaseConnection, org: Uuid, tag: &str, leads: usize) -
             custom_fields: Set(json!({"n": n})),
             created_at: Set(at(t)),
             updated_at: Set(at(t)),
+            ..Default::default()
         }
         .insert(db)
         .await
