@@ -331,11 +331,21 @@ fn a_worker_delivers_until_sigterm() {
 #[tokio::test]
 async fn failures_show_the_operator_their_cause() {
     let (_dir, url) = temp_db();
-    assert!(aura(&url, &["orgs", "create", "--name", "Acme", "--slug", "acme"]).status.success());
+    assert!(
+        aura(
+            &url,
+            &["orgs", "create", "--name", "Acme", "--slug", "acme"]
+        )
+        .status
+        .success()
+    );
     let unknown = aura(&url, &["keys", "revoke", "key_00000000000000000000000000"]);
     assert!(!unknown.status.success());
     let stderr = String::from_utf8_lossy(&unknown.stderr);
-    assert!(stderr.contains("finding the key") && stderr.contains("not found"), "{stderr}");
+    assert!(
+        stderr.contains("finding the key") && stderr.contains("not found"),
+        "{stderr}"
+    );
 
     // Break the database under the CLI: the key table is gone.
     let db = aura::db::connect(&url).await.unwrap();
@@ -384,7 +394,15 @@ async fn an_internal_error_is_logged_once_with_its_cause_and_request_id() {
         .filter(|l| l.contains("\"level\":\"ERROR\""))
         .collect();
     assert_eq!(errors.len(), 1, "logged once: {errors:#?}");
-    assert!(errors[0].contains("no such table: payments"), "{}", errors[0]);
-    assert!(errors[0].contains("trace-me-42"), "in the request's span: {}", errors[0]);
+    assert!(
+        errors[0].contains("no such table: payments"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[0].contains("trace-me-42"),
+        "in the request's span: {}",
+        errors[0]
+    );
     assert!(!errors[0].contains(&key), "never a secret");
 }

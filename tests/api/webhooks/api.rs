@@ -584,14 +584,13 @@ async fn an_idempotent_create_replays_the_secret_but_never_stores_it_in_plain_te
     assert!(weak_try.headers().get("idempotent-replayed").is_none());
     let refused = assert_error(weak_try, 403, "FORBIDDEN").await;
     assert!(!refused.to_string().contains("whsec_"), "{refused}");
-    assert_error(
-        send_as(weak, "shared-key").await.unwrap(),
-        403,
-        "FORBIDDEN",
-    )
-    .await;
+    assert_error(send_as(weak, "shared-key").await.unwrap(), 403, "FORBIDDEN").await;
     let full = send_as(org.key.clone(), "shared-key").await.unwrap();
-    assert_eq!(full.status().as_u16(), 201, "the full key's own request runs");
+    assert_eq!(
+        full.status().as_u16(),
+        201,
+        "the full key's own request runs"
+    );
     assert!(full.headers().get("idempotent-replayed").is_none());
 
     // At rest: neither the stored response nor the subscription holds the secret.
