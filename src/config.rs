@@ -8,6 +8,7 @@ use clap::Args;
 
 use crate::auth::clerk::{ClerkConfig, KeySource};
 use crate::crypto::SecretBox;
+use crate::http::guard::Cidr;
 use crate::ratelimit::{RateLimitConfig, RedisConfig};
 use crate::telemetry::LogFormat;
 use crate::webhooks::WebhookConfig;
@@ -27,7 +28,16 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     /// Mount the bench-only routes (`/bench/…`, see `crate::bench_routes`).
     pub bench_routes: bool,
+    /// Proxies whose forwarded client address is believed (`X-Forwarded-For`, `Forwarded`).
+    pub trusted_proxies: Vec<Cidr>,
+    /// After SIGTERM, how long the server keeps serving (readiness already 503) so a load
+    /// balancer stops routing to it, before it stops accepting and drains.
+    pub shutdown_delay: Duration,
+    /// Bounds on WebSocket use.
+    pub websockets: WebSocketLimits,
 }
+
+pub use crate::http::ws::WebSocketLimits;
 
 impl Config {
     /// A server on an ephemeral port over `database_url`, for tests and tools.
@@ -40,6 +50,9 @@ impl Config {
             rate_limits: RateLimitConfig::default(),
             webhooks: WebhookConfig::ephemeral(),
             bench_routes: false,
+            trusted_proxies: Vec::new(),
+            shutdown_delay: Duration::ZERO,
+            websockets: WebSocketLimits::default(),
         }
     }
 }
@@ -75,6 +88,25 @@ pub struct ServeArgs {
     pub rate_limits: RateLimitArgs,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+    /// Comma-separated proxies (CIDR networks or addresses) whose `X-Forwarded-For` or
+    /// `Forwarded` header names the client; unset: the TCP peer is the client.
+    #[arg(long, env = "AURA_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_cidr)]
+    pub trusted_proxies: Vec<Cidr>,
+    /// After SIGTERM, keep serving this long (readiness already 503) before draining.
+    #[arg(long, env = "AURA_SHUTDOWN_DELAY", default_value = "5s", value_parser = parse_std_duration)]
+    pub shutdown_delay: Duration,
+    /// Subscriptions one WebSocket connection may run at once.
+    #[arg(long, env = "AURA_WS_MAX_SUBSCRIPTIONS", default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub ws_max_subscriptions: u32,
+    /// WebSocket connections one API key or Clerk user may hold open at once.
+    #[arg(long, env = "AURA_WS_MAX_CONNECTIONS_PER_KEY", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub ws_max_connections_per_key: u32,
+    /// WebSocket connections one client address may hold open at once.
+    #[arg(long, env = "AURA_WS_MAX_CONNECTIONS_PER_IP", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub ws_max_connections_per_ip: u32,
+    /// Events a subscription's `since` replay sends at most.
+    #[arg(long, env = "AURA_WS_MAX_REPLAY", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub ws_max_replay: u32,
     /// Mount the bench-only routes under `/bench` (no auth; for `bench/run.py` only).
     /// Exists only in builds with the `bench` feature.
     #[cfg(feature = "bench")]
@@ -144,6 +176,14 @@ impl ServeArgs {
             bench_routes: self.bench_routes,
             #[cfg(not(feature = "bench"))]
             bench_routes: false,
+            trusted_proxies: self.trusted_proxies.clone(),
+            shutdown_delay: self.shutdown_delay,
+            websockets: WebSocketLimits {
+                subscriptions_per_connection: self.ws_max_subscriptions as usize,
+                connections_per_credential: self.ws_max_connections_per_key as usize,
+                connections_per_ip: self.ws_max_connections_per_ip as usize,
+                max_replay: self.ws_max_replay as usize,
+            },
         })
     }
 }
@@ -382,6 +422,10 @@ pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
         _ => None,
     };
     duration.ok_or_else(bad)
+}
+
+fn parse_cidr(text: &str) -> Result<Cidr, String> {
+    Cidr::parse(text)
 }
 
 #[cfg(test)]

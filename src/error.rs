@@ -239,9 +239,33 @@ impl AppError {
     }
 }
 
+/// When (Unix ms) a database error last turned out to be a connection fault; the pool
+/// checks connections before use for a while after one (`db::connect`).
+static LAST_CONNECTION_FAULT_MS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
+
+/// Unix milliseconds of the last connection fault seen, 0 if none.
+pub fn last_connection_fault_ms() -> u64 {
+    LAST_CONNECTION_FAULT_MS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Unix milliseconds now, on the clock [`last_connection_fault_ms`] uses.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Records that a connection just failed: the pool checks connections before use for a
+/// while (`db::connect_with`).
+pub fn note_connection_fault() {
+    LAST_CONNECTION_FAULT_MS.store(now_ms(), std::sync::atomic::Ordering::Relaxed);
+}
+
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
         if is_connection_fault(&err) {
+            note_connection_fault();
             AppError::unavailable_from("the database is unavailable; retry shortly", err)
         } else {
             AppError::internal_from("database", err)
@@ -356,5 +380,66 @@ mod tests {
         }
         let rebuilt = AppError::from_code("INTERNAL_ERROR", "internal server error".into(), None);
         assert!(matches!(rebuilt, AppError::Internal { logged: true, .. }));
+    }
+}
+
+/// A fault that repeats (a loop meeting a database outage) logged once, then at most once
+/// per [`FaultLog::EVERY`] with how many times it happened meanwhile, then once more when
+/// it clears: an outage is a few lines, not one per retry.
+pub struct FaultLog {
+    what: &'static str,
+    state: std::sync::Mutex<FaultState>,
+}
+
+#[derive(Default)]
+struct FaultState {
+    failing_since: Option<std::time::Instant>,
+    logged_at: Option<std::time::Instant>,
+    unlogged: u64,
+}
+
+impl FaultLog {
+    pub const EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+    /// `what` names the work that fails, e.g. "claiming webhook deliveries".
+    pub const fn new(what: &'static str) -> Self {
+        FaultLog {
+            what,
+            state: std::sync::Mutex::new(FaultState {
+                failing_since: None,
+                logged_at: None,
+                unlogged: 0,
+            }),
+        }
+    }
+
+    pub fn failed(&self, err: &dyn fmt::Display) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        state.failing_since.get_or_insert(now);
+        if state
+            .logged_at
+            .is_some_and(|at| now.duration_since(at) < Self::EVERY)
+        {
+            state.unlogged += 1;
+            return;
+        }
+        let repeated = std::mem::take(&mut state.unlogged);
+        state.logged_at = Some(now);
+        tracing::warn!(error = %err, repeated, "{} failed; retrying", self.what);
+    }
+
+    pub fn succeeded(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(since) = state.failing_since.take() {
+            let repeated = std::mem::take(&mut state.unlogged);
+            state.logged_at = None;
+            tracing::info!(
+                failed_for_secs = since.elapsed().as_secs(),
+                repeated,
+                "{} works again",
+                self.what
+            );
+        }
     }
 }

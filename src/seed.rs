@@ -384,6 +384,7 @@ async fn seed_booking_links<C: ConnectionTrait>(
             buffer_minutes: Set(15),
             min_notice_minutes: Set(240),
             horizon_days: Set(30),
+            questions: Set(demo_questions()),
             active: Set(true),
             created_at: Set(at),
             updated_at: Set(at),
@@ -392,6 +393,18 @@ async fn seed_booking_links<C: ConnectionTrait>(
     }
     booking_link::Entity::insert_many(rows).exec(db).await?;
     Ok(links)
+}
+
+/// What the demo links ask beside name, e-mail and phone.
+fn demo_questions() -> serde_json::Value {
+    use crate::domain::booking_form::{BookingForm, QuestionInput};
+    let form = BookingForm::parse(vec![QuestionInput {
+        key: "goal".to_owned(),
+        label: "What would you like to get out of this call?".to_owned(),
+        required: Some(false),
+        multiline: Some(true),
+    }]);
+    form.map_or_else(|_| serde_json::json!([]), |form| form.to_json())
 }
 
 // Rows spell out every field the demo fills and end with `..Default::default()`, so a

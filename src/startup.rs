@@ -15,9 +15,15 @@ use crate::auth::Authenticator;
 use crate::auth::clerk::ClerkVerifier;
 use crate::config::Config;
 use crate::db::Database;
-use crate::graphql::{self, AuraSchema, Core};
+use crate::graphql::{self, Core, Schemas};
+use crate::http::graphql::GraphqlRoute;
 use crate::http::idempotency::Idempotency;
-use crate::http::{ApiGuard, BodyLimit, Envelope, MAX_BODY_BYTES, health_check};
+use crate::http::web;
+use crate::http::ws::Sockets;
+use crate::http::{
+    ApiGuard, BodyLimit, CloseWhileDraining, Envelope, MAX_BODY_BYTES, Readiness, health_check,
+    readiness_check,
+};
 use crate::ratelimit::RateLimiter;
 use crate::rest;
 use crate::state::AppState;
@@ -74,15 +80,21 @@ impl Application {
         };
         let authenticator = Arc::new(Authenticator::new(db.conn().clone(), clerk));
         let limiter = RateLimiter::new(config.rate_limits.clone()).map_err(StartupError::Config)?;
-        let guard = ApiGuard::new(authenticator, Arc::new(limiter));
+        let guard = ApiGuard::new(
+            authenticator,
+            Arc::new(limiter),
+            config.trusted_proxies.clone(),
+        );
         let webhooks = crate::webhooks::Webhooks::new(config.webhooks.clone())
             .map_err(StartupError::Config)?;
         let state = AppState {
             core: Core {
-                live: crate::live::LiveEvents::new(db.conn().clone()),
+                live: crate::live::LiveEvents::new(db.conn().clone(), config.websockets.max_replay),
                 webhooks,
                 db,
             },
+            sockets: Sockets::new(config.websockets),
+            readiness: Readiness::default(),
             config: Arc::new(config),
             guard,
         };
@@ -101,7 +113,14 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests for up to 10 s.
+    /// Serves until `shutdown` resolves, then shuts down in order:
+    /// 1. readiness answers 503 and every response says `Connection: close`;
+    /// 2. the listener keeps serving for `shutdown_delay`, so load balancers stop routing
+    ///    here while nothing is refused;
+    /// 3. WebSockets get a close frame (1001);
+    /// 4. the listener stops accepting, and requests in flight finish (up to
+    ///    [`DRAIN_TIMEOUT`]);
+    /// 5. the webhook dispatcher finishes its attempts in flight and stops.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -119,36 +138,65 @@ impl Application {
                 let _ = stop.wait_for(|stopped| *stopped).await;
             }))
         });
+        let readiness = self.state.readiness.clone();
+        let sockets = self.state.sockets.clone();
+        let delay = self.state.config.shutdown_delay;
+        let shutdown = async move {
+            shutdown.await;
+            readiness.start_draining();
+            tracing::info!(
+                delay_secs = delay.as_secs_f64(),
+                "shutting down: readiness is 503; still serving until load balancers stop routing here"
+            );
+            tokio::time::sleep(delay).await;
+            sockets.close_all();
+            // Give the close frames a moment to leave.
+            let closed = async {
+                while sockets.connections() > 0 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(2), closed).await;
+            tracing::info!("no longer accepting connections; draining in-flight requests");
+        };
         let app = routes(self.state);
         let served = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(app, shutdown, Some(Duration::from_secs(10)))
+            .run_with_graceful_shutdown(app, shutdown, Some(DRAIN_TIMEOUT))
             .await;
         let _ = stopped.send(true);
         if let Some(dispatcher) = dispatcher {
             let _ = dispatcher.await;
         }
+        tracing::info!("stopped");
         served
     }
 }
 
+/// How long requests in flight may take to finish once the listener stops accepting.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Every route, wrapped in the middleware stack.
 pub fn routes(state: AppState) -> impl Endpoint + 'static {
-    let schema: AuraSchema = graphql::build_schema(Some(state.core.clone()));
+    let readiness = state.readiness.clone();
+    let schemas = Schemas::build(state.core.clone());
     // Anonymous GraphQL requests are allowed: the public booking operations need no
     // credential; every other field refuses them with UNAUTHORIZED. Widgets call it from
     // other origins, hence CORS (bearer tokens only, no cookies).
-    let graphql_endpoint = get(crate::http::graphql::playground)
-        .post(
-            crate::http::graphql::graphql_http
-                .into_endpoint()
-                .with(state.guard.optional()),
-        )
-        .with(widget_cors());
-    // Subscriptions authenticate in `connection_init`; the guard still counts the upgrade.
-    let live_endpoint = get(crate::http::ws::graphql_ws
-        .into_endpoint()
-        .with(state.guard.optional()))
-    .with(widget_cors());
+    let websocket = || {
+        // Sockets authenticate in `connection_init`; the guard still counts the upgrade.
+        crate::http::ws::graphql_ws
+            .into_endpoint()
+            .with(state.guard.optional())
+    };
+    let graphql_endpoint = GraphqlRoute {
+        http: crate::http::graphql::graphql_http
+            .into_endpoint()
+            .with(state.guard.optional()),
+        websocket: websocket(),
+    }
+    .with(widget_cors())
+    .with(VaryOrigin);
+    let live_endpoint = get(websocket()).with(widget_cors()).with(VaryOrigin);
     let rest = rest::service()
         .into_endpoint()
         .with(Idempotency::new(
@@ -166,7 +214,21 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         route
     };
     route
+        .at("/", get(web::index))
+        .at("/widget.js", get(web::widget_js))
+        .at("/widget.css", get(web::static_file))
+        .at("/site.css", get(web::static_file))
+        .at("/playground/*path", get(web::static_file))
+        .at("/book/:slug", get(web::booking_page))
+        .at("/book/manage/:token", get(web::manage_page))
+        .at(
+            "/book/manage/:token/booking.ics",
+            get(web::booking_ics
+                .into_endpoint()
+                .with(state.guard.optional())),
+        )
         .at("/health", get(health_check))
+        .at("/health/ready", get(readiness_check))
         .at("/graphql", graphql_endpoint)
         .at("/graphql/ws", live_endpoint)
         .nest("/v1", rest)
@@ -174,11 +236,15 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .at("/openapi.yaml", get(rest::openapi_yaml))
         .at("/docs", get(rest::docs))
         .with(BodyLimit::new(MAX_BODY_BYTES))
-        .data(schema)
+        .data(schemas.full.clone())
+        .data(schemas)
+        .data(state.sockets.clone())
+        .data(state.readiness.clone())
         .data(state.core.clone())
         .data(state.guard.clone())
         .data(state)
         .with(Envelope::new(rest::allowed_methods))
+        .with(CloseWhileDraining(readiness))
 }
 
 /// CORS for browser callers of `/graphql`: any origin, no credentials (cookies are never
@@ -239,7 +305,7 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
                 std::future::pending::<()>().await;
             }
         }
-        tracing::info!("shutting down: draining in-flight requests");
+        tracing::info!("shutdown requested");
     }
 }
 
@@ -249,6 +315,58 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-        tracing::info!("shutting down: draining in-flight requests");
+        tracing::info!("shutdown requested");
+    }
+}
+
+/// Adds `Vary: Origin` wherever CORS reflected the caller's origin, so a shared cache
+/// never hands one origin's answer to another.
+struct VaryOrigin;
+
+impl<E: Endpoint> poem::Middleware<E> for VaryOrigin {
+    type Output = VaryOriginEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        VaryOriginEndpoint(inner)
+    }
+}
+
+struct VaryOriginEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for VaryOriginEndpoint<E> {
+    type Output = poem::Response;
+
+    async fn call(&self, req: poem::Request) -> poem::Result<poem::Response> {
+        use poem::IntoResponse;
+        use poem::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, VARY};
+        let vary = |headers: &mut poem::http::HeaderMap| {
+            let reflected = headers
+                .get(ACCESS_CONTROL_ALLOW_ORIGIN)
+                .is_some_and(|origin| origin != "*");
+            let already = headers.get_all(VARY).iter().any(|v| {
+                v.to_str()
+                    .is_ok_and(|v| v.to_ascii_lowercase().contains("origin"))
+            });
+            if reflected && !already {
+                headers.append(VARY, poem::http::HeaderValue::from_static("Origin"));
+            }
+        };
+        match self.0.call(req).await {
+            Ok(output) => {
+                let mut response = output.into_response();
+                vary(response.headers_mut());
+                Ok(response)
+            }
+            Err(mut err) => {
+                // Errors are rendered by the envelope; carry the header there.
+                let mut extra = err
+                    .data::<crate::http::ExtraHeaders>()
+                    .map(|h| h.0.clone())
+                    .unwrap_or_default();
+                extra.append(VARY, poem::http::HeaderValue::from_static("Origin"));
+                err.set_data(crate::http::ExtraHeaders(extra));
+                Err(err)
+            }
+        }
     }
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::graphql::Core;
-use crate::http::ApiGuard;
+use crate::http::ws::Sockets;
+use crate::http::{ApiGuard, Readiness};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,6 +16,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Authentication and rate limits: wrap every API surface in it.
     pub guard: ApiGuard,
+    /// Turns to draining on shutdown (readiness 503, `Connection: close`).
+    pub readiness: Readiness,
+    /// The open WebSockets: counted, capped, and closed with 1001 on shutdown.
+    pub sockets: Sockets,
 }
 
 impl AppState {

@@ -19,6 +19,8 @@ pub struct Model {
     pub buffer_minutes: i32,
     pub min_notice_minutes: i32,
     pub horizon_days: i32,
+    /// `[{"key","label","required","multiline"}]`: what the booking form asks.
+    pub questions: Json,
     pub active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -9,6 +9,7 @@ mod m20261128_000004_webhooks;
 mod m20261128_000005_booking;
 mod m20261128_000006_commissions;
 mod m20261203_000007_idempotency_owner;
+mod m20261203_000008_booking_questions;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_booking::Migration),
             Box::new(m20261128_000006_commissions::Migration),
             Box::new(m20261203_000007_idempotency_owner::Migration),
+            Box::new(m20261203_000008_booking_questions::Migration),
         ]
     }
 }

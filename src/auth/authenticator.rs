@@ -67,15 +67,17 @@ impl Authenticator {
                 "your Clerk token has no active organization: select one in your app".to_owned(),
             ));
         };
-        let organization = organization::Entity::find()
-            .filter(organization::Column::ClerkOrgId.eq(clerk_org.id.as_str()))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| {
-                AppError::Forbidden(
-                    "your Clerk organization is not connected to an Aura organization".to_owned(),
-                )
-            })?;
+        let organization = crate::db::read_twice(|| {
+            organization::Entity::find()
+                .filter(organization::Column::ClerkOrgId.eq(clerk_org.id.as_str()))
+                .one(&self.db)
+        })
+        .await?
+        .ok_or_else(|| {
+            AppError::Forbidden(
+                "your Clerk organization is not connected to an Aura organization".to_owned(),
+            )
+        })?;
         let is_admin = clerk_org.is_admin();
         Ok(Actor {
             organization_id: organization.id,
@@ -106,11 +108,14 @@ impl Authenticator {
                 )));
             }
         }
-        let key = api_key::Entity::find()
-            .filter(api_key::Column::SecretHash.eq(hash(token)))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| AppError::Unauthorized("invalid API key".to_owned()))?;
+        let secret_hash = hash(token);
+        let key = crate::db::read_twice(|| {
+            api_key::Entity::find()
+                .filter(api_key::Column::SecretHash.eq(secret_hash.as_str()))
+                .one(&self.db)
+        })
+        .await?
+        .ok_or_else(|| AppError::Unauthorized("invalid API key".to_owned()))?;
         let at = now();
         if key.revoked_at.is_some() {
             return Err(AppError::Unauthorized(

@@ -36,12 +36,14 @@ pub async fn connect_with(
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
-        // Ping only connections idle for 30 s, not every one on every acquire (sea-orm's
-        // default): that ping is one more round trip, to the server or to SQLite's worker
-        // thread, for every statement (see BENCHMARKS.md).
-        .test_before_acquire_if_idle_for(Duration::from_secs(30));
+        // Our own check before acquire (`check_before_use`) replaces sqlx's ping on every
+        // acquire.
+        .test_before_acquire(false);
     if is_sqlite(url) {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            create_private(url)?;
+        }
         options.map_sqlx_sqlite_opts(move |opts| {
             let opts = opts
                 .foreign_keys(true)
@@ -59,8 +61,9 @@ pub async fn connect_with(
         }
         // sea-orm keeps one pool hook: everything goes in this one.
         options.map_sqlx_sqlite_pool_opts(move |pool| {
-            let pool =
-                pool.after_connect(|conn, _| Box::pin(async move { stable_plans(conn).await }));
+            let pool = pool
+                .after_connect(|conn, _| Box::pin(async move { stable_plans(conn).await }))
+                .before_acquire(|conn, meta| Box::pin(check_before_use(conn, meta)));
             if in_memory {
                 // Each connection to `:memory:` is its own database: keep exactly one, forever.
                 pool.max_connections(1)
@@ -74,9 +77,67 @@ pub async fn connect_with(
     } else {
         options
             .max_connections(max_connections.unwrap_or(20))
-            .min_connections(1);
+            .min_connections(1)
+            .map_sqlx_postgres_pool_opts(|pool| {
+                pool.before_acquire(|conn, meta| Box::pin(check_before_use(conn, meta)))
+            });
     }
     Connector::connect(options).await
+}
+
+/// The path of a SQLite file URL (`sqlite://aura.db?mode=rwc`, `sqlite:aura.db`).
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next()?;
+    (!path.is_empty()).then_some(path)
+}
+
+/// Creates a SQLite database file that does not exist yet readable by its owner only
+/// (0600, like the key file): it holds every organization's data. SQLite gives its
+/// `-wal` and `-shm` files the same mode. An existing file keeps its mode.
+fn create_private(url: &str) -> Result<(), DbErr> {
+    let Some(path) = sqlite_path(url) else {
+        return Ok(());
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        // Let SQLite report a missing directory or a read-only place in its own words,
+        // unless it would create the file itself only with `mode=rwc`.
+        Err(err) if url.contains("mode=rwc") => Err(DbErr::Custom(format!(
+            "cannot create the SQLite database {path}: {err}"
+        ))),
+        Err(_) => Ok(()),
+    }
+}
+
+/// How long after a connection fault every connection is checked before use.
+const CHECK_AFTER_FAULT: Duration = Duration::from_secs(30);
+/// A connection idle this long may have been dropped by a server, proxy or firewall.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(30);
+
+/// Decides whether a pooled connection is fit to hand out. Pinging every connection on
+/// every acquire costs a round trip per statement (BENCHMARKS.md), so only connections
+/// idle long enough to have been dropped are pinged, and, for a while after any
+/// connection fault (a database restart leaves every pooled connection dead), all of
+/// them: a dead one is closed here and replaced, instead of failing a request.
+async fn check_before_use<C: sea_orm::sqlx::Connection>(
+    conn: &mut C,
+    meta: sea_orm::sqlx::pool::PoolConnectionMetadata,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    let recent_fault = crate::error::now_ms()
+        .saturating_sub(crate::error::last_connection_fault_ms())
+        < CHECK_AFTER_FAULT.as_millis() as u64;
+    if recent_fault || meta.idle_for >= CHECK_AFTER_IDLE {
+        // A failed ping closes this connection; the pool opens another.
+        return Ok(conn.ping().await.is_ok());
+    }
+    Ok(true)
 }
 
 /// Turns on SQLite's query planner stability guarantee for the connection. Without it a
@@ -107,12 +168,36 @@ async fn stable_plans(conn: &mut SqliteConnection) -> Result<(), sea_orm::sqlx::
     Ok(())
 }
 
+/// Runs a read, and once more when it met a dead pooled connection (the database
+/// restarted, or a proxy dropped the connection): after a fault the pool checks each
+/// connection before use, so the second try gets a live one, or fails the same way if
+/// the database is really down. Only for reads: a write may have committed.
+pub async fn read_twice<T, F, Fut>(mut read: F) -> Result<T, DbErr>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbErr>>,
+{
+    match read().await {
+        Err(err) if crate::error::is_connection_fault(&err) => {
+            crate::error::note_connection_fault();
+            tracing::info!(error = %err, "a read met a dead database connection; trying once more");
+            read().await
+        }
+        other => other,
+    }
+}
+
 pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// Migrations this build knows that the database has not applied.
+pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    Ok(Migrator::get_pending_migrations(db).await?.len())
 }
 
 pub fn backend_name(db: &DatabaseConnection) -> &'static str {
@@ -240,6 +325,25 @@ mod tests {
         };
         assert_eq!(rc, libsqlite3_sys::SQLITE_OK);
         enabled
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("private.db");
+        let db = connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .expect("connect");
+        migrate(&db).await.expect("migrate");
+        for file in [path.clone(), dir.path().join("private.db-wal")] {
+            let mode = std::fs::metadata(&file).expect("stat").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+        }
+        assert_eq!(sqlite_path("sqlite:aura.db"), Some("aura.db"));
+        assert_eq!(sqlite_path("sqlite://a/b.db?mode=rwc"), Some("a/b.db"));
+        assert_eq!(sqlite_path("sqlite://"), None);
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 //! re-checks. Nothing here knows a database, a transport or a request.
 
 pub mod actor;
+pub mod booking_form;
 pub mod calendar;
 pub mod commission;
 mod contact;

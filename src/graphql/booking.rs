@@ -9,7 +9,7 @@ use entities::booking_link;
 use super::context::core;
 use super::enums::Gql;
 use super::mutations::lead::UtmInput;
-use super::resources::booking_link::WeeklyInterval;
+use super::resources::booking_link::{BookingQuestion, WeeklyInterval, questions};
 use super::scalars::DateTime;
 use crate::domain::text::timezone as parse_zone;
 use crate::services::booking::{self as service, BookerInput, Booking};
@@ -41,6 +41,11 @@ impl PublicBookingLink {
     async fn horizon_days(&self) -> i32 {
         self.0.horizon_days
     }
+    /// What the booking form asks beside name, e-mail and phone; answers go in
+    /// `bookCall(answers:)` under each question's `key`.
+    async fn questions(&self) -> Vec<BookingQuestion> {
+        questions(&self.0.questions)
+    }
 }
 
 /// A bookable start time.
@@ -69,7 +74,10 @@ pub struct PublicBooking {
 pub struct PublicBookingLinkRef {
     pub slug: String,
     pub name: String,
+    /// IANA time zone of the link.
     pub timezone: String,
+    /// The link's call length now (the booking's own is `end - start`).
+    pub duration_minutes: i32,
 }
 
 impl From<Booking> for PublicBooking {
@@ -83,6 +91,7 @@ impl From<Booking> for PublicBooking {
                 slug: booking.link.slug,
                 name: booking.link.name,
                 timezone: booking.link.timezone,
+                duration_minutes: booking.link.duration_minutes,
             },
             token: booking.token,
         }

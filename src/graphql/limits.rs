@@ -1,6 +1,7 @@
 //! Resource limits on GraphQL operations, checked before anything executes (so before
-//! any database work): nesting depth, estimated cost (complexity) and aliases. An
-//! operation over a limit is refused with `extensions.code = "VALIDATION_ERROR"`.
+//! any database work): the document's size (`PAYLOAD_TOO_LARGE`), nesting depth,
+//! estimated cost (complexity), aliases and directives (`VALIDATION_ERROR`). A response
+//! carries at most [`MAX_ERRORS`] errors.
 //!
 //! Cost model: every field costs 1; a list field costs `first` (default 25, at most 100)
 //! times the cost of what is selected inside it, plus 1. So the estimate bounds the number
@@ -25,6 +26,94 @@ pub const MAX_RECURSIVE_DEPTH: usize = 32;
 /// Selections visited while counting aliases before the document is refused as too large
 /// (fragment spreads can multiply a small text into a huge operation).
 const MAX_VISITED: usize = 20_000;
+/// Most directives on one field, fragment or spread (`@include`, `@skip`, …).
+pub const MAX_DIRECTIVES_PER_SELECTION: usize = 5;
+/// Largest document from a caller without a credential; public operations are small.
+pub const MAX_DOCUMENT_ANONYMOUS: usize = 32 * 1024;
+/// Largest document from an authenticated caller.
+pub const MAX_DOCUMENT_AUTHENTICATED: usize = 256 * 1024;
+/// Errors a response carries at most; one more says how many were left out.
+pub const MAX_ERRORS: usize = 100;
+/// The public booking mutations: each one in a request is charged to the caller's budget.
+pub const PUBLIC_BOOKING_MUTATIONS: [&str; 3] = ["bookCall", "rescheduleBooking", "cancelBooking"];
+
+/// Refuses a document over the size its caller may send, before it is even parsed.
+pub fn check_size(request: &Request, authenticated: bool) -> ServerResult<()> {
+    let max = if authenticated {
+        MAX_DOCUMENT_AUTHENTICATED
+    } else {
+        MAX_DOCUMENT_ANONYMOUS
+    };
+    if request.query.len() > max {
+        let mut error = ServerError::new(
+            format!(
+                "the document is larger than {} KiB{}",
+                max / 1024,
+                if authenticated {
+                    ""
+                } else {
+                    " (send a credential for larger documents)"
+                }
+            ),
+            None,
+        );
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "PAYLOAD_TOO_LARGE");
+        return Err(error);
+    }
+    Ok(())
+}
+
+/// Keeps at most [`MAX_ERRORS`] errors, adding one that says how many more there were.
+pub fn cap_errors(errors: &mut Vec<ServerError>) {
+    if errors.len() <= MAX_ERRORS {
+        return;
+    }
+    let cut = errors.len() - MAX_ERRORS;
+    errors.truncate(MAX_ERRORS);
+    let mut more = ServerError::new(format!("{cut} more errors were left out"), None);
+    more.extensions
+        .get_or_insert_with(Default::default)
+        .set("code", "VALIDATION_ERROR");
+    errors.push(more);
+}
+
+/// How many public booking mutations the operation `request` runs holds at its root.
+pub fn public_bookings(request: &mut Request) -> usize {
+    let operation_name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
+        return 0;
+    };
+    let operation = match &operation_name {
+        Some(name) => document
+            .operations
+            .iter()
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str()))
+            .map(|(_, op)| op),
+        None => document.operations.iter().next().map(|(_, op)| op),
+    };
+    let Some(operation) = operation else {
+        return 0;
+    };
+    if operation.node.ty != async_graphql::parser::types::OperationType::Mutation {
+        return 0;
+    }
+    operation
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .filter(|item| match &item.node {
+            Selection::Field(field) => {
+                PUBLIC_BOOKING_MUTATIONS.contains(&field.node.name.node.as_str())
+            }
+            _ => false,
+        })
+        .count()
+}
 
 /// The cost of a list field: see the module doc.
 pub fn list_cost(first: i32, child_complexity: usize) -> usize {
@@ -56,6 +145,7 @@ fn check_aliases(document: &ExecutableDocument) -> ServerResult<()> {
         fragments: &document.fragments,
         aliases: 0,
         visited: 0,
+        most_directives: 0,
         spreading: HashSet::new(),
     };
     for (_, operation) in document.operations.iter() {
@@ -71,6 +161,11 @@ fn check_aliases(document: &ExecutableDocument) -> ServerResult<()> {
             "the operation uses more than {MAX_ALIASES} aliases"
         )));
     }
+    if counter.most_directives > MAX_DIRECTIVES_PER_SELECTION {
+        return Err(limit_error(format!(
+            "a field carries more than {MAX_DIRECTIVES_PER_SELECTION} directives"
+        )));
+    }
     Ok(())
 }
 
@@ -78,6 +173,7 @@ struct Counter<'a> {
     fragments: &'a std::collections::HashMap<Name, Positioned<FragmentDefinition>>,
     aliases: usize,
     visited: usize,
+    most_directives: usize,
     /// Fragments being expanded, so a cycle (refused later by validation) cannot loop here.
     spreading: HashSet<&'a str>,
 }
@@ -89,6 +185,12 @@ impl<'a> Counter<'a> {
             if self.visited > MAX_VISITED || self.aliases > MAX_ALIASES {
                 return;
             }
+            let directives = match &item.node {
+                Selection::Field(field) => field.node.directives.len(),
+                Selection::InlineFragment(fragment) => fragment.node.directives.len(),
+                Selection::FragmentSpread(spread) => spread.node.directives.len(),
+            };
+            self.most_directives = self.most_directives.max(directives);
             match &item.node {
                 Selection::Field(field) => {
                     if field.node.alias.is_some() {
@@ -158,6 +260,45 @@ mod tests {
         }
         doc.push_str(" fragment F25 on Query { __typename }");
         assert!(aliases(&doc).is_err());
+    }
+
+    #[test]
+    fn repeated_directives_are_refused() {
+        let five = "@include(if: true) ".repeat(5);
+        assert!(aliases(&format!("{{ __typename {five} }}")).is_ok());
+        let many = "@include(if: true) ".repeat(6);
+        assert!(aliases(&format!("{{ __typename {many} }}")).is_err());
+        assert!(aliases(&format!("{{ ... on Query {many} {{ __typename }} }}")).is_err());
+    }
+
+    #[test]
+    fn documents_are_bounded_by_caller_and_errors_are_capped() {
+        let big = Request::new(format!("{{ __typename }} #{}", "x".repeat(40 * 1024)));
+        assert!(check_size(&big, true).is_ok());
+        let refused = check_size(&big, false).unwrap_err();
+        assert_eq!(
+            refused.extensions.unwrap().get("code"),
+            Some(&async_graphql::Value::from("PAYLOAD_TOO_LARGE"))
+        );
+        let mut errors: Vec<ServerError> = (0..150)
+            .map(|i| ServerError::new(format!("e{i}"), None))
+            .collect();
+        cap_errors(&mut errors);
+        assert_eq!(errors.len(), MAX_ERRORS + 1);
+        assert!(errors[MAX_ERRORS].message.contains("50 more"));
+    }
+
+    #[test]
+    fn public_bookings_are_counted_at_the_root_of_a_mutation() {
+        let mut thirty = Request::new(format!(
+            "mutation {{ {} }}",
+            (0..30)
+                .map(|i| format!("b{i}: cancelBooking(token: \"x\") {{ status }}"))
+                .collect::<String>()
+        ));
+        assert_eq!(public_bookings(&mut thirty), 30);
+        let mut query = Request::new("{ publicBookingLink(slug: \"x\") { slug } }");
+        assert_eq!(public_bookings(&mut query), 0);
     }
 
     #[test]

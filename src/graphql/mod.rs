@@ -14,12 +14,14 @@ pub mod limits;
 pub mod loaders;
 pub mod mutations;
 pub mod pagination;
+pub mod persisted;
 pub mod query;
 pub mod resources;
 pub mod scalars;
 pub mod subscription;
 pub mod webhooks;
 
+use async_graphql::parser::types::OperationType;
 use async_graphql::{MergedObject, Schema, ServerError, ValidationMode};
 
 use crate::domain::Actor;
@@ -58,6 +60,57 @@ pub fn build_schema(core: Option<Core>) -> AuraSchema {
     schema_with(core, ValidationMode::Strict)
 }
 
+/// The schemas callers run on: the full one, and one for callers without a credential,
+/// which neither answers introspection nor suggests field names (the schema is not
+/// discoverable anonymously; public operations work the same on both).
+#[derive(Clone)]
+pub struct Schemas {
+    pub full: AuraSchema,
+    pub anonymous: AuraSchema,
+}
+
+impl Schemas {
+    pub fn build(core: Core) -> Self {
+        Schemas {
+            full: build_schema(Some(core.clone())),
+            anonymous: builder(ValidationMode::Strict)
+                .data(core)
+                .disable_introspection()
+                .disable_suggestions()
+                .finish(),
+        }
+    }
+
+    /// The schema for a caller with (`true`) or without a credential.
+    pub fn for_caller(&self, authenticated: bool) -> &AuraSchema {
+        if authenticated {
+            &self.full
+        } else {
+            &self.anonymous
+        }
+    }
+}
+
+/// The type of the operation `request` runs, when its document parses and names it.
+pub fn operation_type(request: &mut async_graphql::Request) -> Option<OperationType> {
+    let name = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    let operation = match &name {
+        Some(name) => document
+            .operations
+            .iter()
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str()))
+            .map(|(_, op)| op),
+        None => document.operations.iter().next().map(|(_, op)| op),
+    };
+    operation.map(|op| op.node.ty)
+}
+
+/// Whether the operation `request` runs is a mutation.
+pub fn is_mutation(request: &mut async_graphql::Request) -> bool {
+    operation_type(request) == Some(OperationType::Mutation)
+}
+
 /// The schema the REST endpoints run their operations on. Those documents are fixed text
 /// (`rest::operations`, each held to the strict rules by a test there) and their variables
 /// come from typed REST parameters, so per request it checks only what depends on the
@@ -79,12 +132,18 @@ impl std::ops::Deref for RestSchema {
     }
 }
 
-fn schema_with(core: Option<Core>, validation: ValidationMode) -> AuraSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription)
+fn builder(
+    validation: ValidationMode,
+) -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription)
         .validation_mode(validation)
         .limit_depth(limits::MAX_DEPTH)
         .limit_complexity(limits::MAX_COMPLEXITY)
-        .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH);
+        .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH)
+}
+
+fn schema_with(core: Option<Core>, validation: ValidationMode) -> AuraSchema {
+    let mut builder = builder(validation);
     if let Some(core) = core {
         builder = builder.data(core);
     }
@@ -97,16 +156,55 @@ pub fn sdl() -> String {
 }
 
 /// Runs one operation as `actor` (or anonymously), with fresh loaders scoped to the
-/// actor's organization.
+/// actor's organization. A query that met a dead pooled connection (the database
+/// restarted, a proxy dropped it) runs once more: the pool checks every connection before
+/// use after a fault, so the second run gets a live one, or answers 503 if the database
+/// is really down. Mutations are never re-run here: one may have committed.
 pub async fn execute(
     schema: &AuraSchema,
     core: &Core,
     actor: Option<Actor>,
     mut request: async_graphql::Request,
 ) -> async_graphql::Response {
-    if let Err(error) = limits::check_request(&mut request) {
+    if let Err(error) = limits::check_size(&request, actor.is_some())
+        .and_then(|()| limits::check_request(&mut request))
+    {
         return async_graphql::Response::from_errors(vec![error]);
     }
+    let again = (operation_type(&mut request) == Some(OperationType::Query)).then(|| {
+        let mut again =
+            async_graphql::Request::new(request.query.clone()).variables(request.variables.clone());
+        again.operation_name = request.operation_name.clone();
+        again.extensions = request.extensions.clone();
+        again
+    });
+    let started_ms = crate::error::now_ms();
+    let response = execute_once(schema, core, actor.clone(), request).await;
+    match again {
+        Some(again)
+            if response.errors.iter().any(is_unavailable)
+                && crate::error::last_connection_fault_ms() >= started_ms =>
+        {
+            tracing::info!("a read met a dead database connection; running it once more");
+            execute_once(schema, core, actor, again).await
+        }
+        _ => response,
+    }
+}
+
+fn is_unavailable(error: &ServerError) -> bool {
+    error.extensions.as_ref().is_some_and(|ext| {
+        ext.get("code")
+            .is_some_and(|code| *code == async_graphql::Value::from("SERVICE_UNAVAILABLE"))
+    })
+}
+
+async fn execute_once(
+    schema: &AuraSchema,
+    core: &Core,
+    actor: Option<Actor>,
+    mut request: async_graphql::Request,
+) -> async_graphql::Response {
     let queue = BatchQueue::default();
     if let Some(actor) = actor {
         request = request.data(RequestContext {
@@ -118,6 +216,7 @@ pub async fn execute(
     for error in &mut response.errors {
         ensure_code(error);
     }
+    limits::cap_errors(&mut response.errors);
     response
 }
 

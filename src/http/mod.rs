@@ -6,15 +6,16 @@
 mod body_limit;
 mod envelope;
 pub mod graphql;
-mod guard;
+pub mod guard;
 mod health;
 pub mod idempotency;
+pub mod web;
 pub mod ws;
 
 pub use body_limit::BodyLimit;
 pub use envelope::{Envelope, ExtraHeaders, RequestId, classify, error_response};
 pub use guard::{ApiGuard, ApiGuardEndpoint};
-pub use health::health_check;
+pub use health::{CloseWhileDraining, Readiness, health_check, readiness_check};
 
 use crate::error::AppError;
 

@@ -49,7 +49,12 @@ pub async fn open(
         db: live.db().clone(),
         organization_id: actor.organization_id,
         types: types.iter().map(|t| t.as_str()).collect(),
-        replay: since.map(|since| Replay { since, after: None }),
+        replay: since.map(|since| Replay {
+            since,
+            after: None,
+            left: live.max_replay(),
+        }),
+        max_replay: live.max_replay(),
         buffer: VecDeque::new(),
         replayed: HashSet::new(),
         replay_done: None,
@@ -65,6 +70,8 @@ pub async fn open(
 struct Replay {
     since: DateTime<Utc>,
     after: Option<(DateTime<Utc>, Uuid)>,
+    /// How many more events the replay may hold (`--ws-max-replay`).
+    left: usize,
 }
 
 /// One subscription: replayed events first, then live ones, of one organization and
@@ -75,6 +82,7 @@ pub struct Feed {
     organization_id: Uuid,
     types: HashSet<&'static str>,
     replay: Option<Replay>,
+    max_replay: usize,
     buffer: VecDeque<SharedEvent>,
     /// Replayed ids, so an event replayed and then broadcast is delivered once.
     replayed: HashSet<Uuid>,
@@ -158,7 +166,8 @@ impl Feed {
             .filter(event::Column::CreatedAt.gt(replay.since))
             .order_by_asc(event::Column::CreatedAt)
             .order_by_asc(event::Column::Id)
-            .limit(REPLAY_PAGE);
+            // One more than may be delivered, to tell a replay that is too long.
+            .limit(REPLAY_PAGE.min(replay.left as u64 + 1));
         if let Some((at, id)) = replay.after {
             query = query.filter(
                 Condition::any().add(event::Column::CreatedAt.gt(at)).add(
@@ -168,8 +177,26 @@ impl Feed {
                 ),
             );
         }
+        let asked = REPLAY_PAGE.min(replay.left as u64 + 1);
         let rows = query.all(&self.db).await?;
-        if (rows.len() as u64) < REPLAY_PAGE {
+        if rows.len() > replay.left {
+            // Refused before anything is delivered only when the first page shows it;
+            // past that, the subscriber has what came before and is told where to resume.
+            let resume = replay
+                .after
+                .map_or_else(|| replay.since.to_rfc3339(), |(at, _)| at.to_rfc3339());
+            return Err(AppError::validation(
+                "since",
+                format!(
+                    "a replay holds at most {} events and more happened since {resume}; \
+                     catch up with the events API (GET /v1/events), then subscribe with \
+                     `since` set to the last event you have",
+                    self.max_replay
+                ),
+            ));
+        }
+        replay.left -= rows.len();
+        if (rows.len() as u64) < asked {
             self.replay = None;
             self.replay_done = Some(tokio::time::Instant::now());
         } else {

@@ -47,15 +47,18 @@ pub struct LiveEvents {
 
 struct Inner {
     db: DatabaseConnection,
+    /// The most events one `since` replay may hold.
+    max_replay: usize,
     /// The fan-out while the poller runs; `None` when nobody listens.
     running: Mutex<Option<broadcast::Sender<SharedEvent>>>,
 }
 
 impl LiveEvents {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, max_replay: usize) -> Self {
         LiveEvents {
             inner: Arc::new(Inner {
                 db,
+                max_replay,
                 running: Mutex::new(None),
             }),
         }
@@ -63,6 +66,10 @@ impl LiveEvents {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.inner.db
+    }
+
+    pub fn max_replay(&self) -> usize {
+        self.inner.max_replay
     }
 
     /// Every event (of every organization) that commits after this returns. Starts the

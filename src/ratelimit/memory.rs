@@ -83,6 +83,26 @@ impl MemoryBackend {
     }
 }
 
+impl MemoryBackend {
+    /// Records a request another backend passed, without checking: the shadow of what
+    /// this instance let through, so falling back to it never hands out a fresh budget.
+    /// A log never holds more than its bucket's limit.
+    pub fn record(&self, buckets: &[Bucket], window: Duration) {
+        let window_us = window.as_micros() as u64;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = self.clock.now_us();
+        let horizon = now.saturating_sub(window_us);
+        for bucket in buckets {
+            let log = state.logs.entry(bucket.key.clone()).or_default();
+            while log.front().is_some_and(|at| *at <= horizon) || log.len() >= bucket.limit as usize
+            {
+                log.pop_front();
+            }
+            log.push_back(now);
+        }
+    }
+}
+
 impl Backend for MemoryBackend {
     fn check<'a>(&'a self, buckets: &'a [Bucket], window: Duration) -> BoxFuture<'a, Outcome> {
         let outcome = self.check_now(buckets, window);
@@ -126,6 +146,22 @@ mod tests {
         assert!(!refused.allowed);
         assert_eq!(refused.buckets[0].count, 0);
         assert_eq!(refused.buckets[1].count, 5);
+    }
+
+    #[test]
+    fn recorded_passes_count_against_the_fallback() {
+        let backend = MemoryBackend::new();
+        let window = Duration::from_secs(60);
+        let buckets = [bucket("key:a", 3)];
+        backend.record(&buckets, window);
+        backend.record(&buckets, window);
+        assert!(backend.check_now(&buckets, window).allowed);
+        assert!(!backend.check_now(&buckets, window).allowed);
+        // The shadow never grows past the limit.
+        for _ in 0..10 {
+            backend.record(&buckets, window);
+        }
+        assert_eq!(backend.check_now(&buckets, window).buckets[0].count, 3);
     }
 
     #[test]

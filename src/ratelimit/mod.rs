@@ -89,6 +89,11 @@ pub struct BucketState {
 pub trait Backend: Send + Sync {
     fn check<'a>(&'a self, buckets: &'a [Bucket], window: Duration) -> BoxFuture<'a, Outcome>;
     fn name(&self) -> &'static str;
+    /// Whether a shared store behind it answers, and how fast (for readiness); `None` when
+    /// there is no store to ask.
+    fn ping(&self) -> BoxFuture<'_, Option<Result<Duration, String>>> {
+        Box::pin(std::future::ready(None))
+    }
 }
 
 /// Who a request counts against.
@@ -252,6 +257,11 @@ impl RateLimiter {
 
     pub fn backend_name(&self) -> &'static str {
         self.backend.name()
+    }
+
+    /// The shared store's answer to a ping, when there is one (see [`Backend::ping`]).
+    pub async fn ping(&self) -> Option<Result<Duration, String>> {
+        self.backend.ping().await
     }
 
     pub async fn check(&self, subject: &Subject) -> Decision {

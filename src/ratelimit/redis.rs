@@ -6,7 +6,10 @@
 //! When Redis cannot be reached (or answers slower than [`TIMEOUT`]) the check falls back
 //! to an in-process limiter, so the API stays up with per-instance limits; Redis is tried
 //! again at most once per [`RETRY_AFTER`], and the outage is logged at most every
-//! [`WARN_EVERY`].
+//! [`WARN_EVERY`]. The in-process limiter is a shadow: every request Redis passed is
+//! recorded in it too, so on failover an instance carries on from what it already let
+//! through in the window instead of a fresh budget, and never passes more than a limit in
+//! any window by itself.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -190,6 +193,9 @@ impl Backend for RedisBackend {
                 match tokio::time::timeout(TIMEOUT, self.check_redis(buckets, window)).await {
                     Ok(Ok(outcome)) => {
                         self.mark_up();
+                        if outcome.allowed {
+                            self.fallback.record(buckets, window);
+                        }
                         return outcome;
                     }
                     Ok(Err(err)) => self.mark_down(&err.to_string()),
@@ -202,6 +208,20 @@ impl Backend for RedisBackend {
 
     fn name(&self) -> &'static str {
         "redis"
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Option<Result<Duration, String>>> {
+        Box::pin(async move {
+            let started = Instant::now();
+            let mut connection = self.connection.clone();
+            let command = redis::cmd("PING");
+            let ping = command.query_async::<String>(&mut connection);
+            Some(match tokio::time::timeout(TIMEOUT, ping).await {
+                Ok(Ok(_)) => Ok(started.elapsed()),
+                Ok(Err(err)) => Err(err.to_string()),
+                Err(_) => Err("no answer within the timeout".to_owned()),
+            })
+        })
     }
 }
 

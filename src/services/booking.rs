@@ -15,6 +15,7 @@ use super::leads::{self, Booker, Utm, UtmInput};
 use super::{calendar, calls};
 use crate::crypto::{random_token, sha256_hex};
 use crate::db::Database;
+use crate::domain::booking_form::BookingForm;
 use crate::domain::calendar::availability::{Rules, free_slots};
 use crate::domain::calendar::schedule::WeeklyHours;
 use crate::domain::text::{json_object, optional_text, required_text};
@@ -156,9 +157,10 @@ pub async fn book(
     input: BookerInput,
     now: DateTime<Utc>,
 ) -> AppResult<Booking> {
-    let booker = booker(input)?;
+    let mut booker = booker(input)?;
     let txn = db.begin_write().await?;
     let link = active_link(&txn, slug).await?;
+    BookingForm::from_json(&link.questions).check_answers(&mut booker.answers)?;
     ensure_free(&txn, &link, start, now).await?;
     let org = link.organization_id;
     let lead = leads::find_or_create_for_booking(&txn, org, link.owner_id, booker).await?;

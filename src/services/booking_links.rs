@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, SqlErr};
 use super::active_member;
 use crate::db::Database;
 use crate::db::lookup::target;
+use crate::domain::booking_form::{BookingForm, QuestionInput};
 use crate::domain::calendar::minutes;
 use crate::domain::calendar::schedule::{WeeklyHours, WeeklyIntervalJson};
 use crate::domain::text::{required_text, timezone};
@@ -37,6 +38,8 @@ pub struct NewBookingLink {
     pub buffer_minutes: Option<i32>,
     pub min_notice_minutes: Option<i32>,
     pub horizon_days: Option<i32>,
+    /// What the booking form asks beside name, e-mail and phone; none when omitted.
+    pub questions: Option<Vec<QuestionInput>>,
     pub active: Option<bool>,
 }
 
@@ -52,6 +55,8 @@ pub struct BookingLinkChanges {
     pub buffer_minutes: Option<i32>,
     pub min_notice_minutes: Option<i32>,
     pub horizon_days: Option<i32>,
+    /// Replaces every question.
+    pub questions: Option<Vec<QuestionInput>>,
     pub active: Option<bool>,
 }
 
@@ -132,6 +137,7 @@ pub async fn create(
     let buffer = buffer(input.buffer_minutes.unwrap_or(0))?;
     let notice = notice(input.min_notice_minutes.unwrap_or(0))?;
     let horizon = horizon(input.horizon_days.unwrap_or(DEFAULT_HORIZON_DAYS))?;
+    let questions = BookingForm::parse(input.questions.unwrap_or_default())?.to_json();
 
     let txn = db.begin_write().await?;
     let owner = active_member(&txn, org, "ownerId", &input.owner_id).await?;
@@ -148,6 +154,7 @@ pub async fn create(
         buffer_minutes: Set(buffer),
         min_notice_minutes: Set(notice),
         horizon_days: Set(horizon),
+        questions: Set(questions),
         active: Set(input.active.unwrap_or(true)),
         created_at: Set(at),
         updated_at: Set(at),
@@ -191,6 +198,10 @@ pub async fn update(
     let buffer = input.buffer_minutes.map(buffer).transpose()?;
     let notice = input.min_notice_minutes.map(notice).transpose()?;
     let horizon = input.horizon_days.map(horizon).transpose()?;
+    let questions = input
+        .questions
+        .map(|items| BookingForm::parse(items).map(|form| form.to_json()))
+        .transpose()?;
 
     let txn = db.begin_write().await?;
     let current = target::<booking_link::Entity, _>(&txn, org, id).await?;
@@ -231,6 +242,9 @@ pub async fn update(
     }
     if let Some(horizon) = horizon {
         active.horizon_days.set_ne(horizon);
+    }
+    if let Some(questions) = questions {
+        active.questions.set_ne(questions);
     }
     if let Some(is_active) = input.active {
         active.active.set_ne(is_active);

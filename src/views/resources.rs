@@ -182,6 +182,33 @@ pub fn weekly_hours(stored: &serde_json::Value) -> Vec<WeeklyInterval> {
         .collect()
 }
 
+/// A question a booking link's form asks beside name, e-mail and phone.
+#[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BookingQuestion {
+    /// The answer's key in the booking's `answers`.
+    pub key: String,
+    /// What the booker sees.
+    pub label: String,
+    /// Whether a booking needs an answer.
+    pub required: bool,
+    /// A text area instead of one line.
+    pub multiline: bool,
+}
+
+/// A link's questions as stored (validated when written).
+pub fn booking_questions(stored: &serde_json::Value) -> Vec<BookingQuestion> {
+    crate::domain::booking_form::BookingForm::from_json(stored)
+        .questions()
+        .iter()
+        .map(|q| BookingQuestion {
+            key: q.key.clone(),
+            label: q.label.clone(),
+            required: q.required,
+            multiline: q.multiline,
+        })
+        .collect()
+}
+
 /// A bookable calendar: widgets show its free slots and book calls through it.
 #[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[oai(example)]
@@ -203,6 +230,8 @@ pub struct BookingLink {
     pub min_notice_minutes: i32,
     /// How many days ahead slots are offered.
     pub horizon_days: i32,
+    /// What the booking form asks beside name, e-mail and phone.
+    pub questions: Vec<BookingQuestion>,
     pub active: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -221,6 +250,7 @@ impl From<&booking_link::Model> for BookingLink {
             buffer_minutes: m.buffer_minutes,
             min_notice_minutes: m.min_notice_minutes,
             horizon_days: m.horizon_days,
+            questions: booking_questions(&m.questions),
             active: m.active,
             created_at: Timestamp::from_utc(m.created_at),
             updated_at: Timestamp::from_utc(m.updated_at),
@@ -463,6 +493,12 @@ impl Example for BookingLink {
             buffer_minutes: 15,
             min_notice_minutes: 240,
             horizon_days: 30,
+            questions: vec![BookingQuestion {
+                key: "goal".into(),
+                label: "What would you like to get out of this call?".into(),
+                required: false,
+                multiline: true,
+            }],
             active: true,
             created_at: ts("2026-08-02T12:00:00Z"),
             updated_at: ts("2026-08-02T12:00:00Z"),

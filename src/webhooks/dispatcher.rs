@@ -75,6 +75,8 @@ impl Dispatcher {
         let mut per_subscription: HashMap<Uuid, usize> = HashMap::new();
         // A commit in this process (a new event, a manual retry) is worth a look at once.
         let mut commits = self.db.bus().subscribe();
+        let claiming = crate::error::FaultLog::new("claiming webhook deliveries");
+        let recording = Arc::new(crate::error::FaultLog::new("recording a webhook attempt"));
         tracing::info!(
             concurrency = config.concurrency,
             per_subscription = config.per_subscription,
@@ -90,23 +92,24 @@ impl Dispatcher {
                     .collect();
                 match self.claim_loaded(free, &saturated).await {
                     Ok(claimed) => {
+                        claiming.succeeded();
                         for claim in claimed {
                             *per_subscription
                                 .entry(claim.delivery.subscription_id)
                                 .or_default() += 1;
                             let dispatcher = self.clone();
+                            let recording = recording.clone();
                             in_flight.spawn(async move {
                                 let subscription = claim.delivery.subscription_id;
-                                if let Err(err) =
-                                    dispatcher.attempt(claim, Mode::Scheduled).await
-                                {
-                                    tracing::warn!(error = %err, "a webhook attempt could not be recorded");
+                                match dispatcher.attempt(claim, Mode::Scheduled).await {
+                                    Ok(_) => recording.succeeded(),
+                                    Err(err) => recording.failed(&err),
                                 }
                                 subscription
                             });
                         }
                     }
-                    Err(err) => tracing::warn!(error = %err, "cannot claim webhook deliveries"),
+                    Err(err) => claiming.failed(&err),
                 }
             }
             tokio::select! {

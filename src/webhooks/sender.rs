@@ -94,6 +94,9 @@ impl Sender {
             .dns_resolver(Arc::new(GuardedResolver { allow_private }))
             .user_agent(concat!("Aura-Webhooks/", env!("CARGO_PKG_VERSION")))
             .pool_max_idle_per_host(8)
+            // A proxy from the environment would resolve targets itself, past the
+            // address guard above.
+            .no_proxy()
             .build()
             .map_err(|e| format!("cannot build the webhook HTTP client: {e}"))?;
         Ok(Sender {

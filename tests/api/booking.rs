@@ -50,6 +50,7 @@ async fn open_link(app: &TestApp, org: Uuid, owner: &str, slug: &str, zone: &str
         active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
     .insert(&app.db)
     .await

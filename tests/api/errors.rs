@@ -34,7 +34,7 @@ async fn bad_json_and_oversized_bodies_are_refused() {
         .send()
         .await
         .unwrap();
-    assert_error(response, 400, "VALIDATION_ERROR").await;
+    assert_error(response, 400, "BAD_REQUEST").await;
 
     let huge = format!(
         r#"{{"query":"{{ leads {{ count }} }}","x":"{}"}}"#,

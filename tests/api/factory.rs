@@ -141,6 +141,7 @@ pub async fn seed(db: &DatabaseConnection, org: Uuid, tag: &str, leads: usize) -
         active: Set(true),
         created_at: Set(at(2)),
         updated_at: Set(at(2)),
+        ..Default::default()
     }
     .insert(db)
     .await

@@ -235,9 +235,9 @@ async fn every_response_carries_the_headers() {
 }
 
 #[tokio::test]
-async fn failed_credentials_count_per_ip_and_a_spent_ip_cannot_keep_guessing() {
+async fn failed_credentials_count_per_ip_and_never_lock_out_a_valid_key() {
     let app = TestApp::builder()
-        .configure(|c| c.rate_limits = limits(100, 1000, 5, Duration::from_secs(2)))
+        .configure(|c| c.rate_limits = limits(100, 1000, 5, Duration::from_secs(60)))
         .build()
         .await;
     let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
@@ -250,26 +250,19 @@ async fn failed_credentials_count_per_ip_and_a_spent_ip_cannot_keep_guessing() {
         assert_eq!(header(&response, "x-ratelimit-remaining"), expected);
         assert_error(response, 401, "UNAUTHORIZED").await;
     }
-    let before = app.statements();
+    // The address is spent: more guesses and anonymous calls from it are refused ...
     let response = post(&app.client, base, Some(&guess())).await;
     assert!(header(&response, "retry-after") >= 1);
     assert_error(response, 429, "RATE_LIMITED").await;
-    // Until the address has budget again, even a valid key from it is not looked at:
-    // otherwise a guesser would still learn which guess is right.
-    let response = post(&app.client, base, Some(&org.key)).await;
-    assert_eq!(header(&response, "x-ratelimit-limit"), 5);
-    let reset = header(&response, "x-ratelimit-reset");
+    let response = post(&app.client, base, None).await;
     assert_error(response, 429, "RATE_LIMITED").await;
-    assert_eq!(
-        app.statements(),
-        before,
-        "no key look-up while the address is spent"
-    );
-
-    sleep_until_unix(reset as f64).await;
+    // ... but a valid key from the same address is never refused for it (a database
+    // blip, or a load balancer without a trusted-proxy setting, would otherwise lock
+    // every client out): it draws on its own budget.
     let response = post(&app.client, base, Some(&org.key)).await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(header(&response, "x-ratelimit-limit"), 100);
+    assert_eq!(header(&response, "x-ratelimit-remaining"), 99);
 }
 
 #[tokio::test]

@@ -69,7 +69,7 @@ const RESOURCES: &[(&str, &str, &str)] = &[
     (
         "/v1/booking-links",
         "bookingLinks",
-        "id slug name ownerId durationMinutes timezone weeklyHours { day start end } bufferMinutes minNoticeMinutes horizonDays active createdAt updatedAt",
+        "id slug name ownerId durationMinutes timezone weeklyHours { day start end } bufferMinutes minNoticeMinutes horizonDays questions { key label required multiline } active createdAt updatedAt",
     ),
     (
         "/v1/products",

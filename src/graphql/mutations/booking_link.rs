@@ -5,6 +5,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
+use crate::domain::booking_form::QuestionInput;
 use crate::graphql::context::{actor, core};
 use crate::graphql::resources::booking_link::BookingLink;
 use crate::services::booking_links::{self, BookingLinkChanges, NewBookingLink};
@@ -17,6 +18,20 @@ pub struct WeeklyIntervalInput {
     pub start: String,
     /// `HH:MM` after `start`, or `24:00`.
     pub end: String,
+}
+
+/// A question for the booking form.
+#[derive(InputObject)]
+pub struct BookingQuestionInput {
+    /// The answer's key in `bookCall(answers:)`: 1 to 40 lower-case letters, digits and
+    /// `_`, starting with a letter, unique within the link.
+    pub key: String,
+    /// What the booker sees, 1 to 200 characters.
+    pub label: String,
+    /// Whether a booking needs a non-blank answer; `false` when omitted.
+    pub required: Option<bool>,
+    /// A text area instead of one line; `false` when omitted.
+    pub multiline: Option<bool>,
 }
 
 #[derive(InputObject)]
@@ -39,6 +54,8 @@ pub struct CreateBookingLinkInput {
     pub min_notice_minutes: Option<i32>,
     /// How many days ahead slots are offered, 1 to 365; 60 when omitted.
     pub horizon_days: Option<i32>,
+    /// At most 20 questions beside name, e-mail and phone; none when omitted.
+    pub questions: Option<Vec<BookingQuestionInput>>,
     /// `true` when omitted.
     pub active: Option<bool>,
 }
@@ -58,6 +75,8 @@ pub struct UpdateBookingLinkInput {
     pub buffer_minutes: Option<i32>,
     pub min_notice_minutes: Option<i32>,
     pub horizon_days: Option<i32>,
+    /// Replaces every question; calls already booked keep their answers.
+    pub questions: Option<Vec<BookingQuestionInput>>,
     /// `false` takes the link off the web: widgets get NOT_FOUND.
     pub active: Option<bool>,
 }
@@ -84,6 +103,7 @@ impl BookingLinkMutation {
             buffer_minutes: input.buffer_minutes,
             min_notice_minutes: input.min_notice_minutes,
             horizon_days: input.horizon_days,
+            questions: input.questions.map(questions),
             active: input.active,
         };
         Ok(BookingLink(
@@ -110,6 +130,7 @@ impl BookingLinkMutation {
             buffer_minutes: input.buffer_minutes,
             min_notice_minutes: input.min_notice_minutes,
             horizon_days: input.horizon_days,
+            questions: input.questions.map(questions),
             active: input.active,
         };
         Ok(BookingLink(
@@ -125,6 +146,18 @@ fn hours(items: Vec<WeeklyIntervalInput>) -> Vec<booking_links::WeeklyIntervalIn
             day: i.day,
             start: i.start,
             end: i.end,
+        })
+        .collect()
+}
+
+fn questions(items: Vec<BookingQuestionInput>) -> Vec<QuestionInput> {
+    items
+        .into_iter()
+        .map(|q| QuestionInput {
+            key: q.key,
+            label: q.label,
+            required: q.required,
+            multiline: q.multiline,
         })
         .collect()
 }

@@ -23,6 +23,32 @@ pub struct WeeklyInterval {
     pub end: String,
 }
 
+/// A question the booking form asks beside name, e-mail and phone.
+#[derive(SimpleObject, Clone, Debug, PartialEq, Eq)]
+pub struct BookingQuestion {
+    /// The answer's key in `bookCall(answers:)`.
+    pub key: String,
+    /// What the booker sees.
+    pub label: String,
+    /// Whether a booking needs a non-blank answer.
+    pub required: bool,
+    /// A text area instead of one line.
+    pub multiline: bool,
+}
+
+/// A link's questions as stored.
+pub fn questions(stored: &serde_json::Value) -> Vec<BookingQuestion> {
+    crate::views::resources::booking_questions(stored)
+        .into_iter()
+        .map(|q| BookingQuestion {
+            key: q.key,
+            label: q.label,
+            required: q.required,
+            multiline: q.multiline,
+        })
+        .collect()
+}
+
 #[Object(serial)]
 impl BookingLink {
     pub async fn id(&self) -> ID {
@@ -63,6 +89,10 @@ impl BookingLink {
     /// How many days ahead slots are offered.
     async fn horizon_days(&self) -> i32 {
         self.0.horizon_days
+    }
+    /// What the booking form asks beside name, e-mail and phone.
+    async fn questions(&self) -> Vec<BookingQuestion> {
+        questions(&self.0.questions)
     }
     async fn active(&self) -> bool {
         self.0.active

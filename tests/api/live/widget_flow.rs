@@ -122,6 +122,7 @@ async fn a_widget_booking_reaches_a_live_subscription() {
         active: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
     .insert(&app.db)
     .await
