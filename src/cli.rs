@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use sea_orm::DatabaseConnection;
 
-use crate::config::{GlobalArgs, ServeArgs, WebhookArgs, parse_duration};
+use crate::config::{GlobalArgs, ServeArgs, WorkerArgs, parse_duration};
 use crate::db::Database;
+use crate::db::PoolRole;
 use crate::domain::{Actor, ScopeSet, Slug};
 use crate::error::AppError;
 use crate::ids::{self, IdKind};
@@ -43,7 +44,7 @@ enum Command {
     /// Run the API server (the default).
     Serve(Box<ServeArgs>),
     /// Deliver webhooks without serving HTTP (run any number beside `aura serve`).
-    Worker(WebhookArgs),
+    Worker(WorkerArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Create the demo organization with deterministic data and print an API key.
@@ -159,12 +160,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         Some(Command::Serve(args)) => serve(&global, &args).await,
         Some(Command::Worker(args)) => worker(&global, &args).await,
         Some(Command::Migrate) => {
-            connect(&global).await?;
+            connect(&global, PoolRole::Tool).await?;
             println!("migrations applied");
             Ok(())
         }
         Some(Command::Demo { leads }) => {
-            let db = connect(&global).await?;
+            let db = connect(&global, PoolRole::Tool).await?;
             let started = std::time::Instant::now();
             let outcome = seed::ensure_demo(
                 &db,
@@ -201,7 +202,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 },
         }) => {
             let slug = Slug::parse(&slug)?;
-            let db = connect(&global).await?;
+            let db = connect(&global, PoolRole::Tool).await?;
             let org = crate::services::orgs::create(&db, &name, &slug, clerk_org_id.as_deref())
                 .await
                 .map_err(failed("creating the organization"))?;
@@ -235,7 +236,7 @@ async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), Strin
                 Some(text) => Some(crate::time::now() + parse_duration(&text)?),
                 None => None,
             };
-            let db = connect(global).await?;
+            let db = connect(global, PoolRole::Tool).await?;
             let org = find_org(&db, &org).await?;
             let input = NewKey {
                 name,
@@ -256,7 +257,7 @@ async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), Strin
             Ok(())
         }
         KeysCommand::List { org } => {
-            let db = connect(global).await?;
+            let db = connect(global, PoolRole::Tool).await?;
             let org = find_org(&db, &org).await?;
             let at = crate::time::now();
             println!("ID\tNAME\tPREFIX\tSTATUS\tSCOPES\tLAST USED\tEXPIRES");
@@ -283,7 +284,7 @@ async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), Strin
         }
         KeysCommand::Revoke { key_id } => {
             ids::decode(IdKind::ApiKey, &key_id).map_err(|e| format!("`{key_id}` {e}"))?;
-            let db = Database::new(connect(global).await?);
+            let db = Database::new(connect(global, PoolRole::Tool).await?);
             let org = keys::organization_of(db.conn(), &key_id)
                 .await
                 .map_err(failed("finding the key"))?;
@@ -298,7 +299,7 @@ async fn run_keys(global: &GlobalArgs, command: KeysCommand) -> Result<(), Strin
 
 async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
     let config = args.config(global)?;
-    let db = connect(global).await?;
+    let db = connect(global, PoolRole::Serve).await?;
     if args.demo {
         // An empty database gets the demo organization; one that already has it (a second
         // `serve --demo`) gets a fresh key, since the first was shown only once. Other
@@ -336,6 +337,21 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
     let app = Application::build_with_db(config.clone(), db)
         .await
         .map_err(|e| e.to_string())?;
+    if let Some(bind) = config.metrics_bind {
+        let handle = crate::telemetry::install_metrics()?;
+        let state = app.state();
+        crate::startup::serve_metrics(
+            bind,
+            crate::http::metrics::MetricsSource {
+                handle,
+                db: state.db().clone(),
+                limiter: Some(state.guard.limiter().clone()),
+                readiness: state.readiness.clone(),
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    }
     let shutdown = shutdown_signal();
     tracing::info!(
         address = %std::net::SocketAddr::new(config.bind.ip(), app.port()),
@@ -349,10 +365,25 @@ async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("server: {e}"))
 }
 
-async fn worker(global: &GlobalArgs, args: &WebhookArgs) -> Result<(), String> {
-    let config = args.config(global)?;
-    let db = Database::new(connect(global).await?);
+async fn worker(global: &GlobalArgs, args: &WorkerArgs) -> Result<(), String> {
+    let config = args.webhooks.config(global)?;
+    let db = Database::new(connect(global, PoolRole::Worker).await?);
     let hooks = crate::webhooks::Webhooks::new(config)?;
+    crate::db::listen::spawn(&db);
+    if let Some(bind) = args.metrics.metrics_bind {
+        let handle = crate::telemetry::install_metrics()?;
+        crate::startup::serve_metrics(
+            bind,
+            crate::http::metrics::MetricsSource {
+                handle,
+                db: db.clone(),
+                limiter: None,
+                readiness: crate::http::Readiness::default(),
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    }
     tracing::info!(
         database = crate::db::backend_name(&db),
         "webhook worker running; stop with SIGTERM"
@@ -363,13 +394,19 @@ async fn worker(global: &GlobalArgs, args: &WebhookArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn connect(global: &GlobalArgs) -> Result<DatabaseConnection, String> {
-    let db = crate::db::connect_with(&global.database_url, global.db_max_connections)
+async fn connect(global: &GlobalArgs, role: PoolRole) -> Result<DatabaseConnection, String> {
+    let pool_size = global
+        .db_max_connections
+        .unwrap_or_else(|| crate::db::default_pool_size(&global.database_url, role));
+    let db = crate::db::connect_with(&global.database_url, Some(pool_size))
         .await
         .map_err(|e| format!("cannot connect to the database: {e}"))?;
     crate::db::migrate(&db)
         .await
         .map_err(|e| format!("migrations failed: {e}"))?;
+    if role != PoolRole::Tool {
+        crate::db::check_connection_budget(&db, pool_size).await;
+    }
     Ok(db)
 }
 

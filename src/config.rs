@@ -35,6 +35,8 @@ pub struct Config {
     pub shutdown_delay: Duration,
     /// Bounds on WebSocket use.
     pub websockets: WebSocketLimits,
+    /// Where `GET /metrics` listens; off when `None`.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 pub use crate::http::ws::WebSocketLimits;
@@ -53,6 +55,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             shutdown_delay: Duration::ZERO,
             websockets: WebSocketLimits::default(),
+            metrics_bind: None,
         }
     }
 }
@@ -62,8 +65,9 @@ pub struct GlobalArgs {
     /// Database URL: `sqlite://path.db?mode=rwc` (embedded) or `postgres://user@host/db`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, value_parser = parse_database_url)]
     pub database_url: String,
-    /// Most connections in the database pool [default: 8 for a SQLite file, 20 for
-    /// PostgreSQL; SQLite in memory always uses one].
+    /// Most connections in the database pool [default on PostgreSQL: 16 for `serve`, 4 for
+    /// `worker`, 2 for other commands; on a SQLite file 8, 4 and 2; SQLite in memory
+    /// always uses one].
     #[arg(long, env = "AURA_DB_MAX_CONNECTIONS", global = true, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_max_connections: Option<u32>,
     /// Log format: `text` (readable) or `json`.
@@ -88,6 +92,8 @@ pub struct ServeArgs {
     pub rate_limits: RateLimitArgs,
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     /// Comma-separated proxies (CIDR networks or addresses) whose `X-Forwarded-For` or
     /// `Forwarded` header names the client; unset: the TCP peer is the client.
     #[arg(long, env = "AURA_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_cidr)]
@@ -184,8 +190,27 @@ impl ServeArgs {
                 connections_per_ip: self.ws_max_connections_per_ip as usize,
                 max_replay: self.ws_max_replay as usize,
             },
+            metrics_bind: self.metrics.metrics_bind,
         })
     }
+}
+
+/// The Prometheus listener, for `aura serve` and `aura worker` alike.
+#[derive(Args, Debug, Clone, Default)]
+pub struct MetricsArgs {
+    /// Serve Prometheus metrics on `GET /metrics` at this address (e.g. `0.0.0.0:9090`);
+    /// off when unset. A listener of its own, so metrics are never exposed with the API.
+    #[arg(long, env = "AURA_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+}
+
+/// `aura worker`: webhook delivery and, optionally, its metrics.
+#[derive(Args, Debug, Clone)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// Webhook delivery. The dispatcher runs in `aura serve` unless turned off, and alone in
@@ -249,7 +274,7 @@ impl WebhookArgs {
             lease: self.webhook_lease,
             concurrency: self.webhook_concurrency as usize,
             per_subscription: self.webhook_per_endpoint as usize,
-            poll_interval: Duration::from_millis(200),
+            poll_interval: Duration::from_secs(1),
             run_dispatcher: self.webhook_dispatcher,
         })
     }

@@ -2,8 +2,8 @@
 //! for partners. The layers, bottom to top (each uses only those below it; a test,
 //! `tests/api/layers.rs`, holds the rule):
 //!
-//! - `domain`, `ids`, `error`, `time`, `crypto`, `db`: valid values, the actor, the one
-//!   error type, the database;
+//! - `domain`, `ids`, `error`, `time`, `crypto`, `meter`, `db`: valid values, the actor,
+//!   the one error type, the metric families, the database;
 //! - `views`, `events`: wire objects and the transactional outbox;
 //! - `services`: every rule, once;
 //! - `auth`, `ratelimit`, `webhooks`, `booking`, `live`: capabilities over the core;
@@ -26,6 +26,7 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod live;
+pub mod meter;
 pub mod ratelimit;
 pub mod rest;
 pub mod seed;

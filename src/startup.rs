@@ -18,6 +18,7 @@ use crate::db::Database;
 use crate::graphql::{self, Core, Schemas};
 use crate::http::graphql::GraphqlRoute;
 use crate::http::idempotency::Idempotency;
+use crate::http::metrics::MetricsSource;
 use crate::http::web;
 use crate::http::ws::Sockets;
 use crate::http::{
@@ -78,7 +79,7 @@ impl Application {
             Some(clerk) => Some(ClerkVerifier::new(clerk).map_err(StartupError::Config)?),
             None => None,
         };
-        let authenticator = Arc::new(Authenticator::new(db.conn().clone(), clerk));
+        let authenticator = Arc::new(Authenticator::new(&db, clerk));
         let limiter = RateLimiter::new(config.rate_limits.clone()).map_err(StartupError::Config)?;
         let guard = ApiGuard::new(
             authenticator,
@@ -89,7 +90,7 @@ impl Application {
             .map_err(StartupError::Config)?;
         let state = AppState {
             core: Core {
-                live: crate::live::LiveEvents::new(db.conn().clone(), config.websockets.max_replay),
+                live: crate::live::LiveEvents::new(&db, config.websockets.max_replay),
                 webhooks,
                 db,
             },
@@ -126,6 +127,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         spawn_housekeeping(self.state.db().conn().clone());
+        crate::db::listen::spawn(self.state.db());
         // The dispatcher stops with the server; in-flight attempts finish first.
         let (stopped, stop) = tokio::sync::watch::channel(false);
         let dispatcher = self.state.config.webhooks.run_dispatcher.then(|| {
@@ -170,6 +172,31 @@ impl Application {
         tracing::info!("stopped");
         served
     }
+}
+
+/// Starts `GET /metrics` on `bind` (its own listener), sampling `source` on each scrape.
+/// Returns the bound address; the listener lives as long as the process.
+pub async fn serve_metrics(
+    bind: std::net::SocketAddr,
+    source: MetricsSource,
+) -> Result<std::net::SocketAddr, StartupError> {
+    let acceptor = TcpListener::bind(bind).into_acceptor().await?;
+    let address = acceptor
+        .local_addr()
+        .first()
+        .and_then(|addr| addr.as_socket_addr().copied())
+        .unwrap_or(bind);
+    // Not behind the envelope: scrapes are not API traffic, and must not count in it.
+    let app = Route::new()
+        .at("/metrics", get(crate::http::metrics::metrics))
+        .data(source);
+    tokio::spawn(async move {
+        if let Err(err) = Server::new_with_acceptor(acceptor).run(app).await {
+            tracing::error!(error = %err, "the metrics listener stopped");
+        }
+    });
+    tracing::info!(address = %address, "metrics listening");
+    Ok(address)
 }
 
 /// How long requests in flight may take to finish once the listener stops accepting.
@@ -243,7 +270,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .data(state.core.clone())
         .data(state.guard.clone())
         .data(state)
-        .with(Envelope::new(rest::allowed_methods))
+        .with(Envelope::new(rest::allowed_methods).with_routes(rest::route_of))
         .with(CloseWhileDraining(readiness))
 }
 

@@ -10,7 +10,9 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use super::clerk::ClerkVerifier;
+use super::key_cache::{KeyCache, Lookup, VerifiedKey};
 use crate::crypto::api_key::{KEY_PREFIX, KeyFormatError, hash, verify_format};
+use crate::db::Database;
 use crate::domain::{Actor, Credential, ScopeSet};
 use crate::error::{AppError, AppResult};
 use crate::time::now;
@@ -23,6 +25,7 @@ const LAST_USED_GRANULARITY: Duration = Duration::from_secs(60);
 pub struct Authenticator {
     db: DatabaseConnection,
     clerk: Option<ClerkVerifier>,
+    keys: KeyCache,
     /// When this process last wrote each key's `last_used_at`, so a burst of concurrent
     /// requests on a key whose row looks stale writes once, not once per request.
     touched: Mutex<HashMap<uuid::Uuid, Instant>>,
@@ -30,9 +33,11 @@ pub struct Authenticator {
 
 impl Authenticator {
     /// `clerk: None` answers every Clerk token with 401.
-    pub fn new(db: DatabaseConnection, clerk: Option<ClerkVerifier>) -> Self {
+    pub fn new(db: &Database, clerk: Option<ClerkVerifier>) -> Self {
+        let alone = db.backend() != sea_orm::DbBackend::Postgres;
         Authenticator {
-            db,
+            db: db.conn().clone(),
+            keys: KeyCache::new(db.bus().clone(), alone),
             clerk,
             touched: Mutex::new(HashMap::new()),
         }
@@ -109,6 +114,11 @@ impl Authenticator {
             }
         }
         let secret_hash = hash(token);
+        let generation = match self.keys.get(&secret_hash) {
+            Lookup::Hit(key) => return self.actor_of(key, &secret_hash),
+            Lookup::Miss(generation) => Some(generation),
+            Lookup::Bypass => None,
+        };
         let key = crate::db::read_twice(|| {
             api_key::Entity::find()
                 .filter(api_key::Column::SecretHash.eq(secret_hash.as_str()))
@@ -116,28 +126,44 @@ impl Authenticator {
         })
         .await?
         .ok_or_else(|| AppError::Unauthorized("invalid API key".to_owned()))?;
-        let at = now();
         if key.revoked_at.is_some() {
             return Err(AppError::Unauthorized(
                 "this API key has been revoked".to_owned(),
             ));
         }
+        let verified = VerifiedKey {
+            key_id: key.id,
+            organization_id: key.organization_id,
+            scopes: ScopeSet::parse_list(&key.scopes).map_err(AppError::internal)?,
+            expires_at: key.expires_at,
+            last_used_at: key.last_used_at,
+        };
+        if let Some(generation) = generation {
+            self.keys
+                .store(secret_hash.clone(), verified.clone(), generation);
+        }
+        self.actor_of(verified, &secret_hash)
+    }
+
+    /// The actor a verified key acts as, unless it expired; records its use (coalesced).
+    fn actor_of(&self, key: VerifiedKey, secret_hash: &str) -> AppResult<Actor> {
+        let at = now();
         if key.expires_at.is_some_and(|expires| expires <= at) {
             return Err(AppError::Unauthorized(
                 "this API key has expired".to_owned(),
             ));
         }
-        let scopes = ScopeSet::parse_list(&key.scopes).map_err(AppError::internal)?;
         let stale = key
             .last_used_at
             .is_none_or(|last| (at - last).to_std().unwrap_or_default() >= LAST_USED_GRANULARITY);
         if stale {
-            self.touch(key.id, at);
+            self.touch(key.key_id, at);
+            self.keys.touched(secret_hash, at);
         }
         Ok(Actor {
             organization_id: key.organization_id,
-            credential: Credential::ApiKey { key_id: key.id },
-            scopes,
+            credential: Credential::ApiKey { key_id: key.key_id },
+            scopes: key.scopes,
         })
     }
 

@@ -5,5 +5,6 @@
 
 mod authenticator;
 pub mod clerk;
+pub mod key_cache;
 
 pub use authenticator::{AuthPolicy, Authenticator};

@@ -4,6 +4,9 @@
 //! instances hear the same through PostgreSQL `NOTIFY` (see `auth` and `events`). A
 //! lagging receiver only misses wake-ups, never data: pollers still look on their own.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
@@ -27,13 +30,15 @@ pub enum Signal {
 #[derive(Clone)]
 pub struct Bus {
     sender: broadcast::Sender<Signal>,
+    /// Whether this process hears every other instance's signals: always with SQLite (one
+    /// process), with PostgreSQL only while the `LISTEN` connection is up. Caches that
+    /// rely on invalidation are bypassed while this is false.
+    hearing_others: Arc<AtomicBool>,
 }
 
 impl Default for Bus {
     fn default() -> Self {
-        Bus {
-            sender: broadcast::channel(1024).0,
-        }
+        Bus::new(true)
     }
 }
 
@@ -44,6 +49,23 @@ impl std::fmt::Debug for Bus {
 }
 
 impl Bus {
+    /// A bus that starts hearing other instances (`true`: there are none) or not yet.
+    pub fn new(hearing_others: bool) -> Self {
+        Bus {
+            sender: broadcast::channel(1024).0,
+            hearing_others: Arc::new(AtomicBool::new(hearing_others)),
+        }
+    }
+
+    /// See [`Bus::new`]: whether another instance's change reaches this one at once.
+    pub fn hears_others(&self) -> bool {
+        self.hearing_others.load(Ordering::SeqCst)
+    }
+
+    pub fn set_hearing_others(&self, hearing: bool) {
+        self.hearing_others.store(hearing, Ordering::SeqCst);
+    }
+
     pub fn publish(&self, signal: Signal) {
         // No receiver is fine: nobody in this process is waiting.
         let _ = self.sender.send(signal);

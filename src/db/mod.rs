@@ -3,6 +3,7 @@
 //! tenant table shares, look-ups inside an organization, and keyset pages.
 
 pub mod bus;
+pub mod listen;
 pub mod lookup;
 pub mod page;
 pub mod tenant;
@@ -18,6 +19,69 @@ use sea_orm::{
     ConnectOptions, Database as Connector, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
+
+/// Which kind of process a pool serves: its default size follows (see
+/// [`default_pool_size`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolRole {
+    /// `aura serve`: requests, the dispatcher it runs, live feeds.
+    Serve,
+    /// `aura worker`: webhook delivery only.
+    Worker,
+    /// One-shot commands (`migrate`, `keys`, `demo`, …).
+    Tool,
+}
+
+/// The pool a process opens unless told otherwise. On PostgreSQL a deployment of two
+/// servers and two workers opens at most 2 × 16 + 2 × 4 = 40 connections, well within the
+/// server's default `max_connections` of 100, leaving room for migrations, tools and a
+/// rolling restart's overlap. Sizing rule: the sum over every process of its pool must
+/// stay under the server's `max_connections` minus what others use; a server needs
+/// about one connection per request in flight (most requests run one statement).
+pub fn default_pool_size(url: &str, role: PoolRole) -> u32 {
+    match (is_sqlite(url), role) {
+        (true, PoolRole::Serve) => 8,
+        (true, PoolRole::Worker) => 4,
+        (false, PoolRole::Serve) => 16,
+        (false, PoolRole::Worker) => 4,
+        (_, PoolRole::Tool) => 2,
+    }
+}
+
+/// Warns when this process's pool could take more than a quarter of PostgreSQL's
+/// `max_connections`: four such processes would leave nothing for anyone else.
+pub async fn check_connection_budget(db: &DatabaseConnection, pool_size: u32) {
+    use sea_orm::{ConnectionTrait, Statement};
+    if db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let shown = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SHOW max_connections",
+        ))
+        .await;
+    let server_max = match shown {
+        Ok(Some(row)) => row
+            .try_get_by_index::<String>(0)
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok()),
+        _ => None,
+    };
+    match server_max {
+        Some(server_max) if pool_size.saturating_mul(4) > server_max => tracing::warn!(
+            pool_size,
+            server_max_connections = server_max,
+            "this process's database pool may take more than a quarter of PostgreSQL's max_connections; lower --db-max-connections or raise max_connections (README, \"Connection budget\")"
+        ),
+        Some(server_max) => tracing::info!(
+            pool_size,
+            server_max_connections = server_max,
+            "database connection budget"
+        ),
+        None => tracing::debug!("could not read PostgreSQL's max_connections"),
+    }
+}
 
 /// Connects with the default pool size for the database (see [`connect_with`]).
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
@@ -251,9 +315,12 @@ impl Database {
                 observer(info);
             }
         });
+        // PostgreSQL may have other instances: until `listen::spawn` hears them, nothing
+        // cached on invalidation may be trusted.
+        let alone = conn.get_database_backend() != DbBackend::Postgres;
         Database {
             conn,
-            bus: Bus::default(),
+            bus: Bus::new(alone),
             observers,
         }
     }

@@ -26,7 +26,24 @@ pub async fn record<C: ConnectionTrait, V: ToJSON>(
 ) -> AppResult<event::Model> {
     let event = insert(db, organization_id, event_type, crate::views::to_json(view)).await?;
     fanout::enqueue(db, &event).await?;
+    announce(db).await?;
     Ok(event)
+}
+
+/// Tells every instance that an event is on its way: PostgreSQL delivers the `NOTIFY`
+/// when (and only if) the transaction commits, and folds repeats within one transaction
+/// into one. Dispatchers and live feeds wake on it (`db::listen`) instead of their next
+/// poll. SQLite has one process, told by `Database::commit`.
+async fn announce<C: ConnectionTrait>(db: &C) -> AppResult<()> {
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_notify($1, '')",
+            [crate::db::bus::EVENTS_CHANNEL.into()],
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 /// Writes the event row alone, without fan-out (a test event goes to one webhook only).

@@ -23,6 +23,7 @@ pub mod webhooks;
 
 use async_graphql::parser::types::OperationType;
 use async_graphql::{MergedObject, Schema, ServerError, ValidationMode};
+use tracing::Instrument;
 
 use crate::domain::Actor;
 pub use context::Core;
@@ -91,19 +92,46 @@ impl Schemas {
     }
 }
 
-/// The type of the operation `request` runs, when its document parses and names it.
-pub fn operation_type(request: &mut async_graphql::Request) -> Option<OperationType> {
+/// The operation `request` runs, when its document parses and names it: its type and
+/// its name (`None` when unnamed).
+fn operation_of(request: &mut async_graphql::Request) -> Option<(OperationType, Option<String>)> {
     let name = request.operation_name.clone();
     let document = request.parsed_query().ok()?;
-    let operation = match &name {
+    let (found, operation) = match &name {
         Some(name) => document
             .operations
             .iter()
-            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str()))
-            .map(|(_, op)| op),
-        None => document.operations.iter().next().map(|(_, op)| op),
+            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str()))?,
+        None => document.operations.iter().next()?,
     };
-    operation.map(|op| op.node.ty)
+    Some((operation.node.ty, found.map(|n| n.to_string())))
+}
+
+/// The type of the operation `request` runs, when its document parses and names it.
+pub fn operation_type(request: &mut async_graphql::Request) -> Option<OperationType> {
+    operation_of(request).map(|(ty, _)| ty)
+}
+
+/// How an operation is labelled in metrics and spans: its name when the caller is
+/// authenticated or the document is one the server knows (the widget's), `anonymous`
+/// when unnamed, `other` otherwise, so strangers cannot mint label values.
+fn operation_label(name: Option<&str>, authenticated: bool) -> String {
+    match name {
+        None => "anonymous".to_owned(),
+        Some(name) if authenticated || persisted::is_widget_operation(name) => {
+            name.chars().take(64).collect()
+        }
+        Some(_) => "other".to_owned(),
+    }
+}
+
+fn type_label(ty: Option<OperationType>) -> &'static str {
+    match ty {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "unknown",
+    }
 }
 
 /// Whether the operation `request` runs is a mutation.
@@ -171,25 +199,44 @@ pub async fn execute(
     {
         return async_graphql::Response::from_errors(vec![error]);
     }
-    let again = (operation_type(&mut request) == Some(OperationType::Query)).then(|| {
+    let operation = operation_of(&mut request);
+    let kind = operation.as_ref().map(|(ty, _)| *ty);
+    let name = operation_label(
+        operation.as_ref().and_then(|(_, name)| name.as_deref()),
+        actor.is_some(),
+    );
+    let again = (kind == Some(OperationType::Query)).then(|| {
         let mut again =
             async_graphql::Request::new(request.query.clone()).variables(request.variables.clone());
         again.operation_name = request.operation_name.clone();
         again.extensions = request.extensions.clone();
         again
     });
+    // Type and name, never variables: they may hold personal data.
+    let span = tracing::info_span!(
+        "graphql",
+        graphql.operation.type = type_label(kind),
+        graphql.operation.name = %name,
+    );
+    let started = std::time::Instant::now();
     let started_ms = crate::error::now_ms();
-    let response = execute_once(schema, core, actor.clone(), request).await;
-    match again {
-        Some(again)
-            if response.errors.iter().any(is_unavailable)
-                && crate::error::last_connection_fault_ms() >= started_ms =>
-        {
-            tracing::info!("a read met a dead database connection; running it once more");
-            execute_once(schema, core, actor, again).await
+    let response = async {
+        let response = execute_once(schema, core, actor.clone(), request).await;
+        match again {
+            Some(again)
+                if response.errors.iter().any(is_unavailable)
+                    && crate::error::last_connection_fault_ms() >= started_ms =>
+            {
+                tracing::info!("a read met a dead database connection; running it once more");
+                execute_once(schema, core, actor, again).await
+            }
+            _ => response,
         }
-        _ => response,
     }
+    .instrument(span)
+    .await;
+    crate::meter::graphql_operation(type_label(kind), &name, started.elapsed());
+    response
 }
 
 fn is_unavailable(error: &ServerError) -> bool {

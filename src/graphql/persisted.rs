@@ -51,6 +51,11 @@ pub static WIDGET: LazyLock<HashMap<String, Known>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Whether `name` is the name of one of the widget's operations.
+pub fn is_widget_operation(name: &str) -> bool {
+    WIDGET.values().any(|known| known.name == name)
+}
+
 /// `{"OperationName": "<sha256>", …}`: what the widget script is served with.
 pub fn widget_hashes() -> serde_json::Value {
     WIDGET

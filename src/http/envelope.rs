@@ -2,6 +2,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use futures_util::FutureExt;
+use poem::PathPattern;
 use poem::http::{HeaderMap, HeaderValue, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use tracing::Instrument;
@@ -41,12 +42,24 @@ pub struct ExtraHeaders(pub HeaderMap);
 /// unknown route) leaves as the contract's JSON error with the request id.
 pub struct Envelope {
     allowed_methods: fn(&str) -> Vec<String>,
+    route_of: fn(&str) -> Option<String>,
 }
 
 impl Envelope {
     /// `allowed_methods` answers `Allow` for a path, for 405 responses.
     pub fn new(allowed_methods: fn(&str) -> Vec<String>) -> Self {
-        Envelope { allowed_methods }
+        Envelope {
+            allowed_methods,
+            route_of: |_| None,
+        }
+    }
+
+    /// Names routes with `route_of` (a documented template such as `/v1/leads/{id}`)
+    /// where it knows the path, before the router's own pattern: a request refused before
+    /// the inner router ran (401 from the guard) still gets its route.
+    pub fn with_routes(mut self, route_of: fn(&str) -> Option<String>) -> Self {
+        self.route_of = route_of;
+        self
     }
 }
 
@@ -57,6 +70,7 @@ impl<E: Endpoint> Middleware<E> for Envelope {
         EnvelopeEndpoint {
             inner,
             allowed_methods: self.allowed_methods,
+            route_of: self.route_of,
         }
     }
 }
@@ -64,6 +78,7 @@ impl<E: Endpoint> Middleware<E> for Envelope {
 pub struct EnvelopeEndpoint<E> {
     inner: E,
     allowed_methods: fn(&str) -> Vec<String>,
+    route_of: fn(&str) -> Option<String>,
 }
 
 impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
@@ -83,17 +98,25 @@ impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
             request_id = %request_id.0,
             method = %method,
             path = %path,
+            http_route = tracing::field::Empty,
             organization_id = tracing::field::Empty,
             credential = tracing::field::Empty,
         );
+        let in_flight = InFlight::start();
         let outcome = AssertUnwindSafe(self.inner.call(req))
             .catch_unwind()
             .instrument(span.clone())
             .await;
         let _entered = span.enter();
+        let mut route = None;
         let mut response = match outcome {
-            Ok(Ok(output)) => output.into_response(),
+            Ok(Ok(output)) => {
+                let response = output.into_response();
+                route = response.data::<PathPattern>().map(|p| p.0.clone());
+                response
+            }
             Ok(Err(err)) => {
+                route = err.data::<PathPattern>().map(|p| p.0.clone());
                 let extra = err.data::<ExtraHeaders>().map(|h| h.0.clone());
                 let app_error = classify(err, &path, self.allowed_methods);
                 let mut response = error_response(&app_error, &request_id);
@@ -114,6 +137,15 @@ impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
         if let Ok(value) = HeaderValue::from_str(&request_id.0) {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);
         }
+        let route = (self.route_of)(&path).unwrap_or_else(|| route_template(route.as_deref()));
+        span.record("http_route", route.as_str());
+        drop(in_flight);
+        crate::meter::http_request(
+            method.as_str(),
+            &route,
+            response.status().as_u16(),
+            started.elapsed(),
+        );
         tracing::info!(
             status = response.status().as_u16(),
             elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
@@ -121,6 +153,48 @@ impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
         );
         Ok(response)
     }
+}
+
+/// Counts a request in flight until dropped (also when the client goes away mid-request).
+struct InFlight;
+
+impl InFlight {
+    fn start() -> Self {
+        crate::meter::http_active(1.0);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        crate::meter::http_active(-1.0);
+    }
+}
+
+/// The route a request matched, in OpenAPI's spelling (`/v1/leads/{id}`), or `unmatched`:
+/// a bounded label, never a raw path.
+pub fn route_template(pattern: Option<&str>) -> String {
+    let Some(pattern) = pattern else {
+        return "unmatched".to_owned();
+    };
+    let mut route = String::with_capacity(pattern.len() + 4);
+    for (i, segment) in pattern.split('/').enumerate() {
+        if i > 0 {
+            route.push('/');
+        }
+        match segment
+            .strip_prefix(':')
+            .or_else(|| segment.strip_prefix('*'))
+        {
+            Some(name) => {
+                route.push('{');
+                route.push_str(name);
+                route.push('}');
+            }
+            None => route.push_str(segment),
+        }
+    }
+    route
 }
 
 /// Maps any poem error onto the one error type.
@@ -190,6 +264,17 @@ mod tests {
     #[handler]
     fn boom() -> &'static str {
         panic!("connection string postgres://admin:hunter2@db")
+    }
+
+    #[test]
+    fn routes_are_templates() {
+        assert_eq!(route_template(Some("/v1/leads/:id")), "/v1/leads/{id}");
+        assert_eq!(
+            route_template(Some("/playground/*path")),
+            "/playground/{path}"
+        );
+        assert_eq!(route_template(Some("/health")), "/health");
+        assert_eq!(route_template(None), "unmatched");
     }
 
     #[tokio::test]

@@ -12,7 +12,9 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response, handler};
 use serde_json::{Value, json};
 
 use super::ApiGuard;
+use crate::db::Database;
 use crate::graphql::Core;
+use crate::ratelimit::RateLimiter;
 
 /// Whether this process still takes traffic. Shutdown turns it to draining first, so
 /// readiness answers 503 while the listener still serves (`--shutdown-delay`).
@@ -74,18 +76,17 @@ fn check(ok: bool, started: Instant, error: Option<String>) -> Value {
 /// How long readiness waits on any one dependency.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// `GET /health/ready`: no auth. Ready when the database answers, Redis answers (when
-/// rate limits are shared through it), every migration this build knows is applied, and
-/// the process is not draining. Each check reports its status and latency; any one
-/// failing is 503. Errors name the dependency, never its address or credentials.
-#[handler]
-pub async fn readiness_check(
-    core: Data<&Core>,
-    guard: Data<&ApiGuard>,
-    readiness: Data<&Readiness>,
-) -> Response {
+/// Whether this process is ready for traffic, with each check's status and latency: the
+/// database answers, Redis answers (when rate limits are shared through it), every
+/// migration this build knows is applied, and the process is not draining. Errors name
+/// the dependency, never its address or credentials.
+pub async fn readiness_report(
+    db: &Database,
+    limiter: Option<&RateLimiter>,
+    readiness: &Readiness,
+) -> (bool, Value) {
     let started = Instant::now();
-    let database = tokio::time::timeout(READY_TIMEOUT, crate::db::read_twice(|| core.db.ping()));
+    let database = tokio::time::timeout(READY_TIMEOUT, crate::db::read_twice(|| db.ping()));
     let database = match database.await {
         Ok(Ok(())) => check(true, started, None),
         Ok(Err(_)) => check(false, started, Some("the database does not answer".into())),
@@ -97,9 +98,7 @@ pub async fn readiness_check(
     };
     let started = Instant::now();
     let migrations =
-        match tokio::time::timeout(READY_TIMEOUT, crate::db::pending_migrations(core.db.conn()))
-            .await
-        {
+        match tokio::time::timeout(READY_TIMEOUT, crate::db::pending_migrations(db.conn())).await {
             Ok(Ok(0)) => check(true, started, None),
             Ok(Ok(pending)) => {
                 let mut value = check(false, started, Some(format!("{pending} not applied")));
@@ -112,11 +111,16 @@ pub async fn readiness_check(
                 Some("cannot read the applied migrations".into()),
             ),
         };
-    let started = Instant::now();
-    let redis = guard.limiter().ping().await.map(|answer| match answer {
-        Ok(_) => check(true, started, None),
-        Err(_) => check(false, started, Some("Redis does not answer".into())),
-    });
+    let redis = match limiter {
+        Some(limiter) => {
+            let started = Instant::now();
+            limiter.ping().await.map(|answer| match answer {
+                Ok(_) => check(true, started, None),
+                Err(_) => check(false, started, Some("Redis does not answer".into())),
+            })
+        }
+        None => None,
+    };
     let draining = readiness.is_draining();
     let mut checks = serde_json::Map::new();
     checks.insert("database".into(), database);
@@ -129,21 +133,34 @@ pub async fn readiness_check(
         json!({"status": if draining { "draining" } else { "ok" }}),
     );
     let ready = checks.values().all(|c| c["status"] == "ok");
-    let body = json!({
+    let mut body = json!({
         "success": ready,
         "status": if ready { "ready" } else { "not_ready" },
         "checks": checks,
     });
-    if ready {
-        Json(body).into_response()
-    } else {
-        let mut body = body;
+    if !ready {
         body["code"] = json!("SERVICE_UNAVAILABLE");
         body["error"] = json!(if draining {
             "this instance is shutting down"
         } else {
             "a dependency is not ready"
         });
+    }
+    crate::meter::ready(ready);
+    (ready, body)
+}
+
+/// `GET /health/ready`: no auth. 200 when [`readiness_report`] says ready, else 503.
+#[handler]
+pub async fn readiness_check(
+    core: Data<&Core>,
+    guard: Data<&ApiGuard>,
+    readiness: Data<&Readiness>,
+) -> Response {
+    let (ready, body) = readiness_report(&core.db, Some(guard.limiter()), &readiness).await;
+    if ready {
+        Json(body).into_response()
+    } else {
         unavailable(body)
     }
 }

@@ -9,13 +9,14 @@ pub mod graphql;
 pub mod guard;
 mod health;
 pub mod idempotency;
+pub mod metrics;
 pub mod web;
 pub mod ws;
 
 pub use body_limit::BodyLimit;
 pub use envelope::{Envelope, ExtraHeaders, RequestId, classify, error_response};
 pub use guard::{ApiGuard, ApiGuardEndpoint};
-pub use health::{CloseWhileDraining, Readiness, health_check, readiness_check};
+pub use health::{CloseWhileDraining, Readiness, health_check, readiness_check, readiness_report};
 
 use crate::error::AppError;
 

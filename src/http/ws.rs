@@ -330,6 +330,7 @@ fn coded(code: &'static str, message: String, retry_after: Option<u64>) -> async
 async fn serve(socket: WebSocketStream, connection: Arc<Connection>) {
     let sockets = connection.sockets.clone();
     sockets.inner.connections.fetch_add(1, Ordering::Relaxed);
+    crate::meter::websocket_connections(1.0);
     let (mut sink, stream) = socket.split();
     let (outbox, mut outgoing) = mpsc::unbounded::<Message>();
     *connection.outbox.lock().unwrap_or_else(|e| e.into_inner()) = Some(outbox.clone());
@@ -444,6 +445,7 @@ async fn serve(socket: WebSocketStream, connection: Arc<Connection>) {
         .take();
     let _ = writer.await;
     sockets.inner.connections.fetch_sub(1, Ordering::Relaxed);
+    crate::meter::websocket_connections(-1.0);
 }
 
 /// The close frame for a socket whose API key stopped working, if it did.
@@ -559,6 +561,7 @@ impl Drop for Running {
             .inner
             .subscriptions
             .fetch_sub(1, Ordering::Relaxed);
+        crate::meter::live_subscriptions(-1.0);
     }
 }
 
@@ -626,6 +629,7 @@ impl SocketExecutor {
             .inner
             .subscriptions
             .fetch_add(1, Ordering::Relaxed);
+        crate::meter::live_subscriptions(1.0);
         let running = Running {
             connection: connection.clone(),
         };

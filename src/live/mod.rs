@@ -27,10 +27,12 @@ use sea_orm::{
 use tokio::sync::{Mutex, broadcast};
 use uuid::Uuid;
 
+use crate::db::{Bus, Database, Signal};
 use crate::error::AppResult;
 
-/// How often the outbox is read while anyone is subscribed.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// How often the outbox is read while anyone is subscribed and no commit was heard (a
+/// commit anywhere wakes the poller at once: `db::listen`).
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// How far back each look re-reads, to catch transactions that committed out of order.
 pub const LOOKBACK: chrono::Duration = chrono::Duration::seconds(10);
 /// Events a slow subscriber may fall behind by before its subscription is ended.
@@ -47,6 +49,7 @@ pub struct LiveEvents {
 
 struct Inner {
     db: DatabaseConnection,
+    bus: Bus,
     /// The most events one `since` replay may hold.
     max_replay: usize,
     /// The fan-out while the poller runs; `None` when nobody listens.
@@ -54,10 +57,11 @@ struct Inner {
 }
 
 impl LiveEvents {
-    pub fn new(db: DatabaseConnection, max_replay: usize) -> Self {
+    pub fn new(db: &Database, max_replay: usize) -> Self {
         LiveEvents {
             inner: Arc::new(Inner {
-                db,
+                db: db.conn().clone(),
+                bus: db.bus().clone(),
                 max_replay,
                 running: Mutex::new(None),
             }),
@@ -93,9 +97,20 @@ async fn run(inner: Arc<Inner>, sender: broadcast::Sender<SharedEvent>, mut poll
     let mut interval = tokio::time::interval(POLL_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     interval.tick().await;
+    let mut commits = inner.bus.subscribe();
     let mut failing = false;
     loop {
-        interval.tick().await;
+        tokio::select! {
+            _ = interval.tick() => {}
+            signal = commits.recv() => {
+                if matches!(signal, Ok(Signal::KeyChanged(_) | Signal::KeysUnknown)) {
+                    continue;
+                }
+                // Commits that arrived meanwhile are covered by this one look.
+                while commits.try_recv().is_ok() {}
+                interval.reset();
+            }
+        }
         {
             // Under the lock `subscribe` takes, so no receiver can appear while we leave.
             let mut running = inner.running.lock().await;

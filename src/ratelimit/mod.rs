@@ -165,6 +165,18 @@ impl Subject {
     }
 }
 
+impl Bucket {
+    /// What the bucket limits: `key`, `user`, `org` or `ip` (its key's prefix).
+    pub fn kind(&self) -> &'static str {
+        match self.key.split(':').next() {
+            Some("key") => "key",
+            Some("user") => "user",
+            Some("org") => "org",
+            _ => "ip",
+        }
+    }
+}
+
 /// The verdict on one request and the headers that report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
@@ -267,6 +279,18 @@ impl RateLimiter {
     pub async fn check(&self, subject: &Subject) -> Decision {
         let buckets = subject.buckets(&self.config);
         let outcome = self.backend.check(&buckets, self.config.window).await;
+        // Counted against the subject's own bucket when it passed, the bucket that was
+        // full when it did not.
+        let decided_by = if outcome.allowed {
+            buckets.first()
+        } else {
+            buckets
+                .iter()
+                .zip(&outcome.buckets)
+                .find(|(_, state)| state.count >= state.limit)
+                .map(|(bucket, _)| bucket)
+        };
+        crate::meter::rate_limit_decision(decided_by.map_or("ip", Bucket::kind), outcome.allowed);
         Decision::from_outcome(&outcome)
     }
 }

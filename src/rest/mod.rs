@@ -15,7 +15,7 @@ use poem::{IntoResponse, Response, handler};
 use poem_openapi::OpenApiService;
 use poem_openapi::ServerObject;
 
-pub use openapi::{allowed_methods, document_json, document_yaml};
+pub use openapi::{allowed_methods, document_json, document_yaml, route_of};
 
 pub const PRODUCTION_SERVER: &str = "https://api.aura-app.ai";
 

@@ -67,6 +67,27 @@ pub fn reference_html() -> String {
         )
 }
 
+/// The documented path template `path` matches (`/v1/leads/{id}`), for metrics and logs.
+pub fn route_of(path: &str) -> Option<String> {
+    if !path.starts_with("/v1/") {
+        return None;
+    }
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    document()
+        .paths
+        .iter()
+        .find(|(template, _)| matches_template(template, &segments))
+        .map(|(template, _)| template.join("/"))
+}
+
+fn matches_template(template: &[String], segments: &[&str]) -> bool {
+    template.len() == segments.len()
+        && template
+            .iter()
+            .zip(segments)
+            .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
+}
+
 /// The methods `path` answers to.
 pub fn allowed_methods(path: &str) -> Vec<String> {
     let fixed: &[&str] = match path {
@@ -81,13 +102,7 @@ pub fn allowed_methods(path: &str) -> Vec<String> {
     document()
         .paths
         .iter()
-        .find(|(template, _)| {
-            template.len() == segments.len()
-                && template
-                    .iter()
-                    .zip(&segments)
-                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
-        })
+        .find(|(template, _)| matches_template(template, &segments))
         .map(|(_, methods)| methods.clone())
         .unwrap_or_default()
 }

@@ -35,6 +35,7 @@ pub struct NewKey {
 }
 
 /// Creates an API key and returns its secret, once.
+#[tracing::instrument(name = "service.api_keys.create", skip_all)]
 pub async fn create<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
@@ -81,6 +82,7 @@ pub async fn create<C: ConnectionTrait>(
 }
 
 /// The organization's keys, newest first (never their secrets).
+#[tracing::instrument(name = "service.api_keys.list", skip_all)]
 pub async fn list<C: ConnectionTrait>(db: &C, actor: &Actor) -> AppResult<Vec<api_key::Model>> {
     actor.require_key_admin()?;
     let organization_id = actor.organization_id;
@@ -94,6 +96,7 @@ pub async fn list<C: ConnectionTrait>(db: &C, actor: &Actor) -> AppResult<Vec<ap
 
 /// Revokes a key of the actor's organization; it stops working on its next request, on
 /// every instance. Revoking twice is harmless and keeps the first time.
+#[tracing::instrument(name = "service.api_keys.revoke", skip_all)]
 pub async fn revoke(db: &Database, actor: &Actor, id: &str) -> AppResult<api_key::Model> {
     actor.require_key_admin()?;
     let not_found = || {
@@ -136,6 +139,7 @@ async fn announce_key_change(db: &Database, key_id: Uuid) -> AppResult<()> {
 }
 
 /// The organization a key belongs to, for the operator, who names keys by id alone.
+#[tracing::instrument(name = "service.api_keys.organization_of", skip_all)]
 pub async fn organization_of<C: ConnectionTrait>(db: &C, id: &str) -> AppResult<Uuid> {
     let not_found = || {
         AppError::NotFound(format!(

@@ -43,6 +43,7 @@ pub fn rules(link: &booking_link::Model) -> AppResult<Rules> {
 }
 
 /// An active link by its slug; inactive and unknown links are both NOT_FOUND.
+#[tracing::instrument(name = "service.booking.active_link", skip_all)]
 pub async fn active_link<C: ConnectionTrait>(db: &C, slug: &str) -> AppResult<booking_link::Model> {
     let not_found = || {
         AppError::NotFound(format!(
@@ -62,6 +63,7 @@ pub async fn active_link<C: ConnectionTrait>(db: &C, slug: &str) -> AppResult<bo
 }
 
 /// Free start times of `link` in `[from, to)` as of `now`.
+#[tracing::instrument(name = "service.booking.slots", skip_all)]
 pub async fn slots<C: ConnectionTrait>(
     db: &C,
     link: &booking_link::Model,
@@ -150,6 +152,7 @@ pub struct Booking {
 
 /// Books `start` on the link: reuses the organization's lead with this e-mail (or creates
 /// one) and creates the call, its calendar holds and their events in one transaction.
+#[tracing::instrument(name = "service.booking.book", skip_all)]
 pub async fn book(
     db: &Database,
     slug: &str,
@@ -223,6 +226,7 @@ async fn link_of<C: ConnectionTrait>(db: &C, call: &call::Model) -> AppResult<bo
 }
 
 /// The booking a token names, as its booker may see it.
+#[tracing::instrument(name = "service.booking.find", skip_all)]
 pub async fn find(db: &Database, token: &str) -> AppResult<Booking> {
     let call = call_by_token(db.conn(), token).await?;
     let link = link_of(db.conn(), &call).await?;
@@ -234,6 +238,7 @@ pub async fn find(db: &Database, token: &str) -> AppResult<Booking> {
 }
 
 /// Moves a booked call to another free slot of its link.
+#[tracing::instrument(name = "service.booking.reschedule", skip_all)]
 pub async fn reschedule(
     db: &Database,
     token: &str,
@@ -274,6 +279,7 @@ pub async fn reschedule(
 }
 
 /// Cancels a booked call and frees its time. Cancelling twice is harmless.
+#[tracing::instrument(name = "service.booking.cancel", skip_all)]
 pub async fn cancel(db: &Database, token: &str, reason: Option<&str>) -> AppResult<Booking> {
     let reason = optional_text("reason", reason, 1000)?;
     let txn = db.begin_write().await?;

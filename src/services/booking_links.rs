@@ -122,6 +122,7 @@ fn taken(err: DbErr, slug: &str) -> AppError {
 
 /// Creates a booking link on a team member's calendar. A slug already used anywhere in
 /// Aura is CONFLICT. Records `booking_link.created`.
+#[tracing::instrument(name = "service.booking_links.create", skip_all)]
 pub async fn create(
     db: &Database,
     actor: &Actor,
@@ -175,6 +176,7 @@ pub async fn create(
 
 /// Changes a link's slug, owner, hours, duration, buffer, notice, horizon, or takes it off
 /// the web. Records `booking_link.updated` when something changed.
+#[tracing::instrument(name = "service.booking_links.update", skip_all)]
 pub async fn update(
     db: &Database,
     actor: &Actor,

@@ -40,6 +40,7 @@ fn holds_of(call: &call::Model, buffer: Duration) -> Vec<call_slot_claim::Active
 }
 
 /// Holds the blocks of a scheduled call with a closer; CONFLICT if any is held.
+#[tracing::instrument(name = "service.calendar.hold", skip_all)]
 pub async fn hold<C: ConnectionTrait>(
     db: &C,
     call: &call::Model,
@@ -65,6 +66,7 @@ pub async fn hold<C: ConnectionTrait>(
 
 /// Holds what it can of many calls' blocks at once, keeping the first holder of a block:
 /// for imported history (the demo seed), where calls may overlap.
+#[tracing::instrument(name = "service.calendar.hold_imported", skip_all)]
 pub async fn hold_imported<C: ConnectionTrait>(
     db: &C,
     calls: &[call::Model],
@@ -89,6 +91,7 @@ pub async fn hold_imported<C: ConnectionTrait>(
 }
 
 /// Frees every block a call holds.
+#[tracing::instrument(name = "service.calendar.release", skip_all)]
 pub async fn release<C: ConnectionTrait>(db: &C, call_id: Uuid) -> AppResult<()> {
     call_slot_claim::Entity::delete_many()
         .filter(call_slot_claim::Column::CallId.eq(call_id))
@@ -98,6 +101,7 @@ pub async fn release<C: ConnectionTrait>(db: &C, call_id: Uuid) -> AppResult<()>
 }
 
 /// The buffer a call keeps after it: its booking link's, if it was booked through one.
+#[tracing::instrument(name = "service.calendar.buffer_of", skip_all)]
 pub async fn buffer_of<C: ConnectionTrait>(db: &C, call: &call::Model) -> AppResult<Duration> {
     let Some(link_id) = call.booking_link_id else {
         return Ok(Duration::zero());
@@ -109,6 +113,7 @@ pub async fn buffer_of<C: ConnectionTrait>(db: &C, call: &call::Model) -> AppRes
 }
 
 /// The blocks of `team_member_id`'s calendar held in `[from, to)`.
+#[tracing::instrument(name = "service.calendar.held_between", skip_all)]
 pub async fn held_between<C: ConnectionTrait>(
     db: &C,
     team_member_id: Uuid,

@@ -75,6 +75,7 @@ async fn record<C: ConnectionTrait>(db: &C, event: EventType, call: &call::Model
 
 /// Schedules a call with a lead, holding the closer's calendar (CONFLICT if any of it is
 /// taken). An open lead becomes BOOKED. Records `call.booked` (and `lead.updated`).
+#[tracing::instrument(name = "service.calls.create", skip_all)]
 pub async fn create(db: &Database, actor: &Actor, input: NewCall) -> AppResult<call::Model> {
     actor.require_action(Action::WriteCalls)?;
     let org = actor.organization_id;
@@ -122,6 +123,7 @@ pub async fn create(db: &Database, actor: &Actor, input: NewCall) -> AppResult<c
 /// replaces the length when given. Records `call.updated`. Shared by the app's
 /// `rescheduleCall` and the booker's `rescheduleBooking`, which checks the link's hours
 /// first.
+#[tracing::instrument(name = "service.calls.move_to", skip_all)]
 pub async fn move_to<C: ConnectionTrait>(
     txn: &C,
     current: call::Model,
@@ -148,6 +150,7 @@ pub async fn move_to<C: ConnectionTrait>(
 
 /// Moves a scheduled call to another time, whatever the booking link's hours: CONFLICT
 /// only if the closer's calendar is taken then. Records `call.updated`.
+#[tracing::instrument(name = "service.calls.reschedule", skip_all)]
 pub async fn reschedule(
     db: &Database,
     actor: &Actor,
@@ -167,6 +170,7 @@ pub async fn reschedule(
 /// Cancels a scheduled call and frees the closer's time; `note` is added to the notes (and
 /// `outcome` set, when given). Cancelling a canceled call changes nothing. Records
 /// `call.canceled`. Shared by the app's `cancelCall` and the booker's `cancelBooking`.
+#[tracing::instrument(name = "service.calls.cancel_in", skip_all)]
 pub async fn cancel_in<C: ConnectionTrait>(
     txn: &C,
     current: call::Model,
@@ -196,6 +200,7 @@ pub async fn cancel_in<C: ConnectionTrait>(
 }
 
 /// Cancels a scheduled call; `reason` is added to the notes. Records `call.canceled`.
+#[tracing::instrument(name = "service.calls.cancel", skip_all)]
 pub async fn cancel(
     db: &Database,
     actor: &Actor,
@@ -219,6 +224,7 @@ pub async fn cancel(
 
 /// Records how a call went. A scheduled call frees the closer's calendar; a logged one
 /// can be corrected; a canceled one is CONFLICT. Records `call.updated`.
+#[tracing::instrument(name = "service.calls.log_outcome", skip_all)]
 pub async fn log_outcome(
     db: &Database,
     actor: &Actor,
@@ -257,6 +263,7 @@ pub async fn log_outcome(
 
 /// Reassigns a call's closer or setter, or changes its notes. A scheduled call moves to
 /// the new closer's calendar (CONFLICT if it is taken). Records `call.updated`.
+#[tracing::instrument(name = "service.calls.update", skip_all)]
 pub async fn update(
     db: &Database,
     actor: &Actor,

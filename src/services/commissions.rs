@@ -16,6 +16,7 @@ use crate::domain::commission::EarnedTotal;
 use crate::error::AppResult;
 
 /// The rate a member had at `at`: the newest history row in force then.
+#[tracing::instrument(name = "service.commissions.rate_at", skip_all)]
 pub async fn rate_at<C: ConnectionTrait>(
     db: &C,
     team_member_id: Uuid,
@@ -31,6 +32,7 @@ pub async fn rate_at<C: ConnectionTrait>(
 }
 
 /// Records that `rate` applies to the member from `effective_from` on.
+#[tracing::instrument(name = "service.commissions.record_rate", skip_all)]
 pub async fn record_rate<C: ConnectionTrait>(
     db: &C,
     organization_id: Uuid,
@@ -53,6 +55,7 @@ pub async fn record_rate<C: ConnectionTrait>(
 
 /// The closer's and setter's rates for a payment paid (or, if not yet paid, recorded) at
 /// `at`. A member with no history earns nothing.
+#[tracing::instrument(name = "service.commissions.rates_for", skip_all)]
 pub async fn rates_for<C: ConnectionTrait>(
     db: &C,
     closer: Option<Uuid>,
@@ -79,6 +82,7 @@ struct SumRow {
 
 /// Sums what `team_member_id` earned, as closer and as setter, on payments that succeeded
 /// and were paid in `[paid_after, paid_before)`.
+#[tracing::instrument(name = "service.commissions.earned", skip_all)]
 pub async fn earned<C: ConnectionTrait>(
     db: &C,
     organization_id: Uuid,

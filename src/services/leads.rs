@@ -102,6 +102,7 @@ impl Utm {
 }
 
 /// Creates a lead. Records `lead.created`.
+#[tracing::instrument(name = "service.leads.create", skip_all)]
 pub async fn create(db: &Database, actor: &Actor, input: NewLead) -> AppResult<lead::Model> {
     actor.require_action(Action::WriteLeads)?;
     let org = actor.organization_id;
@@ -153,6 +154,7 @@ pub async fn create(db: &Database, actor: &Actor, input: NewLead) -> AppResult<l
 }
 
 /// Changes a lead's fields, status or owner. Records `lead.updated` when something changed.
+#[tracing::instrument(name = "service.leads.update", skip_all)]
 pub async fn update(
     db: &Database,
     actor: &Actor,
@@ -230,6 +232,7 @@ pub async fn update(
 
 /// A call was booked with `lead`: if the lead is still open it becomes BOOKED, and
 /// `lead.updated` is recorded. Returns the lead as it now is.
+#[tracing::instrument(name = "service.leads.mark_booked", skip_all)]
 pub async fn mark_booked<C: ConnectionTrait>(db: &C, lead: lead::Model) -> AppResult<lead::Model> {
     if !lead_is_open(lead.status) {
         return Ok(lead);
@@ -264,6 +267,7 @@ pub struct Booker {
 /// in), or a new lead from the booking link, assigned to the link's owner. Concurrent
 /// bookings with one new e-mail make one lead: on PostgreSQL the look-up holds a
 /// transaction lock on (organization, e-mail); SQLite has one writer.
+#[tracing::instrument(name = "service.leads.find_or_create_for_booking", skip_all)]
 pub async fn find_or_create_for_booking<C: ConnectionTrait>(
     txn: &C,
     organization_id: Uuid,

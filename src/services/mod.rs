@@ -60,6 +60,7 @@ impl<T> Patch<T> {
 
 /// A team member an input assigns work to (`closerId`, `ownerId`, …): in the organization
 /// and active.
+#[tracing::instrument(name = "service.active_member", skip_all)]
 pub async fn active_member<C: ConnectionTrait>(
     db: &C,
     organization_id: Uuid,
@@ -79,6 +80,7 @@ pub async fn active_member<C: ConnectionTrait>(
 
 /// A team member an update assigns, checked unless it is the one already there (a client
 /// re-sending the current closer is not reassigning, even if the closer left since).
+#[tracing::instrument(name = "service.member_change", skip_all)]
 pub async fn member_change<C: ConnectionTrait>(
     db: &C,
     organization_id: Uuid,
@@ -102,6 +104,7 @@ pub async fn member_change<C: ConnectionTrait>(
 }
 
 /// A referenced id that may be cleared: `None` keeps it, `Some(None)` clears it.
+#[tracing::instrument(name = "service.optional_reference", skip_all)]
 pub async fn optional_reference<E, C>(
     db: &C,
     organization_id: Uuid,
@@ -123,6 +126,7 @@ where
 }
 
 /// A referenced id that is optional on create.
+#[tracing::instrument(name = "service.optional_id", skip_all)]
 pub async fn optional_id<E, C>(
     db: &C,
     organization_id: Uuid,

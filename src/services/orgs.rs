@@ -8,6 +8,7 @@ use crate::domain::text::required_text;
 use crate::error::{AppError, AppResult};
 use crate::time::now;
 
+#[tracing::instrument(name = "service.orgs.create", skip_all)]
 pub async fn create<C: ConnectionTrait>(
     db: &C,
     name: &str,
@@ -46,6 +47,7 @@ pub async fn create<C: ConnectionTrait>(
     .await?)
 }
 
+#[tracing::instrument(name = "service.orgs.find_by_slug", skip_all)]
 pub async fn find_by_slug<C: ConnectionTrait>(
     db: &C,
     slug: &str,

@@ -83,6 +83,7 @@ fn rate_time(
 
 /// Records a payment, with the closer's and setter's commission rates as of `paidAt`.
 /// Records `payment.created`.
+#[tracing::instrument(name = "service.payments.record", skip_all)]
 pub async fn record(db: &Database, actor: &Actor, input: NewPayment) -> AppResult<payment::Model> {
     actor.require_action(Action::RecordPayments)?;
     let org = actor.organization_id;
@@ -152,6 +153,7 @@ pub async fn record(db: &Database, actor: &Actor, input: NewPayment) -> AppResul
 /// Moves a payment on (`PENDING` to `SUCCEEDED` or `FAILED`), corrects its paid time,
 /// processor details, product, closer or setter. Commission rates are snapshotted again
 /// when it becomes `SUCCEEDED` or who or when changes. Records `payment.updated`.
+#[tracing::instrument(name = "service.payments.update", skip_all)]
 pub async fn update(
     db: &Database,
     actor: &Actor,
@@ -247,6 +249,7 @@ pub async fn update(
 
 /// Refunds a succeeded payment in full: its status becomes `REFUNDED` and it earns no more
 /// commission. Refunding twice changes nothing. Records `payment.refunded`.
+#[tracing::instrument(name = "service.payments.refund", skip_all)]
 pub async fn refund(db: &Database, actor: &Actor, id: &str) -> AppResult<payment::Model> {
     actor.require_action(Action::RefundPayments)?;
     let txn = db.begin_write().await?;

@@ -49,6 +49,7 @@ fn description(value: Option<&str>) -> AppResult<Option<String>> {
 }
 
 /// Adds a product to the catalog. Records `product.created`.
+#[tracing::instrument(name = "service.products.create", skip_all)]
 pub async fn create(db: &Database, actor: &Actor, input: NewProduct) -> AppResult<product::Model> {
     actor.require_action(Action::ManageProducts)?;
     let org = actor.organization_id;
@@ -85,6 +86,7 @@ pub async fn create(db: &Database, actor: &Actor, input: NewProduct) -> AppResul
 }
 
 /// Changes a product or retires it. Records `product.updated` when something changed.
+#[tracing::instrument(name = "service.products.update", skip_all)]
 pub async fn update(
     db: &Database,
     actor: &Actor,

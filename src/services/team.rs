@@ -49,6 +49,7 @@ fn rate(value: Decimal) -> AppResult<CommissionRate> {
 
 /// Adds a member to the team, with their commission rate from now on. Records
 /// `team_member.created`.
+#[tracing::instrument(name = "service.team.create", skip_all)]
 pub async fn create(
     db: &Database,
     actor: &Actor,
@@ -94,6 +95,7 @@ pub async fn create(
 
 /// Changes a member's details, role or commission rate (effective now), or retires them.
 /// Records `team_member.updated` when something changed.
+#[tracing::instrument(name = "service.team.update", skip_all)]
 pub async fn update(
     db: &Database,
     actor: &Actor,

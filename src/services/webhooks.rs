@@ -124,6 +124,7 @@ pub struct NewSubscription {
 }
 
 /// Creates a subscription; returns it with its secret, which is never shown again.
+#[tracing::instrument(name = "service.webhooks.create", skip_all)]
 pub async fn create(
     db: &Database,
     policy: &Policy,
@@ -179,6 +180,7 @@ pub struct SubscriptionChanges {
 }
 
 /// Changes a subscription. Enabling a disabled one forgives the failures that disabled it.
+#[tracing::instrument(name = "service.webhooks.update", skip_all)]
 pub async fn update(
     db: &Database,
     policy: &Policy,
@@ -232,6 +234,7 @@ pub async fn update(
 }
 
 /// Deletes a subscription with its deliveries and their attempts.
+#[tracing::instrument(name = "service.webhooks.delete", skip_all)]
 pub async fn delete(
     db: &Database,
     actor: &Actor,
@@ -249,6 +252,7 @@ pub async fn delete(
 }
 
 /// A new secret; the old one keeps signing (alongside) for 24 hours.
+#[tracing::instrument(name = "service.webhooks.rotate_secret", skip_all)]
 pub async fn rotate_secret(
     db: &Database,
     policy: &Policy,
@@ -283,6 +287,7 @@ pub struct PreparedTest {
 
 /// Records a signed `webhook.test` event for the subscription (enabled or not) and a
 /// delivery held for the caller to attempt now. Only this subscription receives it.
+#[tracing::instrument(name = "service.webhooks.prepare_test", skip_all)]
 pub async fn prepare_test(
     db: &Database,
     policy: &Policy,
@@ -320,6 +325,7 @@ pub async fn prepare_test(
 
 /// Queues another attempt at a delivery now (any status); the dispatcher wakes on the
 /// commit. Re-sending needs the read scope of the delivery's event type.
+#[tracing::instrument(name = "service.webhooks.retry_delivery", skip_all)]
 pub async fn retry_delivery(
     db: &Database,
     actor: &Actor,

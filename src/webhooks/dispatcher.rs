@@ -265,6 +265,9 @@ impl Dispatcher {
             return Ok(None);
         };
         let now = self.hooks.clock.now();
+        if delivery.attempt_count == 0 && mode == Mode::Scheduled {
+            crate::meter::outbox_lag((now - event.created_at).to_std().unwrap_or_default());
+        }
         let secrets = signing_secrets(&self.hooks, &subscription, now)?;
         let webhook_id = ids::encode(IdKind::Event, event.id);
         let body = payload(&event);
@@ -281,6 +284,7 @@ impl Dispatcher {
                 now,
             )
             .await;
+        crate::meter::webhook_attempt(outcome.succeeded());
         self.record(delivery, subscription, outcome, mode).await
     }
 

@@ -57,7 +57,7 @@ impl WebhookConfig {
             lease: Duration::from_secs(60),
             concurrency: 32,
             per_subscription: 4,
-            poll_interval: Duration::from_millis(200),
+            poll_interval: Duration::from_secs(1),
             run_dispatcher: true,
         }
     }
@@ -123,4 +123,34 @@ impl Webhooks {
             .await?
             .ok_or_else(|| AppError::Conflict("the test delivery was taken over".to_owned()))
     }
+}
+
+/// The deployment's webhook backlog: deliveries due now (to enabled subscriptions) and
+/// how long the most overdue one has waited. Deliveries waiting for a later retry are not
+/// backlog: a partner's failing endpoint shows in the attempts, not here.
+pub async fn backlog(db: &Database) -> AppResult<(u64, Duration)> {
+    use entities::{webhook_delivery as delivery, webhook_subscription as subscription};
+    use sea_orm::sea_query::Query;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    let now = crate::time::now();
+    let enabled = Query::select()
+        .column(subscription::Column::Id)
+        .from(subscription::Entity)
+        .and_where(subscription::Column::Enabled.eq(true))
+        .to_owned();
+    let row: Option<(i64, Option<chrono::DateTime<chrono::Utc>>)> = delivery::Entity::find()
+        .select_only()
+        .column_as(delivery::Column::Id.count(), "pending")
+        .column_as(delivery::Column::NextAttemptAt.min(), "oldest")
+        .filter(delivery::Column::Status.eq(delivery::DeliveryStatus::Pending))
+        .filter(delivery::Column::NextAttemptAt.lte(now))
+        .filter(delivery::Column::SubscriptionId.in_subquery(enabled))
+        .into_tuple()
+        .one(db.conn())
+        .await?;
+    let (pending, oldest) = row.unwrap_or((0, None));
+    let age = oldest
+        .and_then(|at| (now - at).to_std().ok())
+        .unwrap_or_default();
+    Ok((pending.max(0) as u64, age))
 }

@@ -2,7 +2,7 @@
 
 use std::process::{Command, Output};
 
-fn aura(database_url: &str, args: &[&str]) -> Output {
+pub fn aura(database_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_aura"))
         .args(args)
         .env("DATABASE_URL", database_url)
@@ -11,7 +11,7 @@ fn aura(database_url: &str, args: &[&str]) -> Output {
         .expect("run aura")
 }
 
-fn last_line(output: &Output) -> String {
+pub fn last_line(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .last()
@@ -19,7 +19,7 @@ fn last_line(output: &Output) -> String {
         .to_owned()
 }
 
-fn temp_db() -> (tempfile::TempDir, String) {
+pub fn temp_db() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/cli.db?mode=rwc", dir.path().display());
     (dir, url)

@@ -115,6 +115,13 @@ impl TestApp {
         request.send().await.expect("request failed")
     }
 
+    /// Makes sure `key` is in the verified-key cache, so the next request with it runs no
+    /// key look-up (tests that count statements count only the operation's).
+    #[allow(dead_code)]
+    pub async fn warm_key(&self, key: &str) {
+        self.graphql_ok(key, "{ __typename }", json!({})).await;
+    }
+
     /// POSTs a GraphQL operation and returns the status and JSON body.
     pub async fn graphql(&self, key: &str, query: &str, variables: Value) -> (u16, Value) {
         let response = self
@@ -162,6 +169,18 @@ impl TestAppBuilder {
         self
     }
 
+    /// Another instance over `other`'s database (and its webhook key), configured by this
+    /// builder: a differently configured second server or worker.
+    #[allow(dead_code)]
+    pub async fn build_over(self, other: &TestApp) -> TestApp {
+        let mut config = other.config.clone();
+        config.webhooks.run_dispatcher = self.dispatcher;
+        for change in self.configure {
+            change(&mut config);
+        }
+        start(config, other.db.clone(), other.statements.clone()).await
+    }
+
     pub async fn build(self) -> TestApp {
         let url = database_url(self.sqlite_file).await;
         let mut config = Config::ephemeral(&url);
@@ -194,6 +213,19 @@ async fn start(config: Config, db: DatabaseConnection, statements: Arc<AtomicUsi
     tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
     }));
+    // On PostgreSQL the instance hears the others (and trusts its key cache) once its
+    // LISTEN connection is up: wait for it, as a test's first request would otherwise
+    // race it.
+    for _ in 0..500 {
+        if database.bus().hears_others() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        database.bus().hears_others(),
+        "the LISTEN connection never came up"
+    );
     TestApp {
         address,
         db,
@@ -330,7 +362,8 @@ impl Process {
     pub fn address(&mut self, message: &str) -> String {
         let line = self
             .wait_for_line(std::time::Duration::from_secs(30), |l| {
-                l.contains(&format!("\"message\":\"{message}\""))
+                // poem logs its own `listening` line, with `addr`; ours has `address`.
+                l.contains(&format!("\"message\":\"{message}\"")) && l.contains("\"address\"")
             })
             .unwrap_or_else(|| panic!("no `{message}` line; stderr: {:?}", self.seen));
         let value: Value = serde_json::from_str(&line).expect("a JSON log line");

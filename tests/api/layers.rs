@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// The crate's top-level modules, bottom layer first.
 const LAYERS: &[&[&str]] = &[
-    &["domain", "ids", "error", "time", "crypto", "db"],
+    &["domain", "ids", "error", "time", "crypto", "meter", "db"],
     &["views", "events"],
     &["services"],
     &["auth", "ratelimit", "webhooks", "booking", "live"],
@@ -37,6 +37,7 @@ const SIDEWAYS: &[(&str, &str)] = &[
     ("db", "ids"),
     ("db", "time"),
     ("db", "domain"),
+    ("db", "meter"),
     ("events", "views"),
     ("rest", "http"),
 ];

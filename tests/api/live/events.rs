@@ -363,7 +363,8 @@ async fn events_written_through_another_instance_arrive() {
 #[tokio::test]
 async fn the_outbox_is_read_only_while_someone_listens() {
     let w = world().await;
-    let pause = || tokio::time::sleep(Duration::from_millis(800));
+    // Longer than the poller's fallback interval (`live::POLL_INTERVAL`).
+    let pause = || tokio::time::sleep(aura::live::POLL_INTERVAL + Duration::from_millis(300));
     let idle = w.app.statements();
     pause().await;
     assert_eq!(w.app.statements(), idle, "nobody listens: no polling");
