@@ -265,7 +265,9 @@ pub fn note_connection_fault() {
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
         if is_connection_fault(&err) {
-            note_connection_fault();
+            if !is_acquire_timeout(&err) {
+                note_connection_fault();
+            }
             AppError::unavailable_from("the database is unavailable; retry shortly", err)
         } else {
             AppError::internal_from("database", err)
@@ -282,6 +284,20 @@ where
             sea_orm::TransactionError::Connection(db) => db.into(),
             sea_orm::TransactionError::Transaction(inner) => inner.into(),
         }
+    }
+}
+
+/// Whether the pool had no connection to give within its timeout: the database is slow or
+/// down, not one pooled connection dead, so trying again at once would only double the
+/// wait.
+pub fn is_acquire_timeout(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
+            matches!(sqlx.as_ref(), sea_orm::sqlx::Error::PoolTimedOut)
+        }
+        _ => false,
     }
 }
 

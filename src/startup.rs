@@ -22,8 +22,8 @@ use crate::http::metrics::MetricsSource;
 use crate::http::web;
 use crate::http::ws::Sockets;
 use crate::http::{
-    ApiGuard, BodyLimit, CloseWhileDraining, Envelope, MAX_BODY_BYTES, Readiness, health_check,
-    readiness_check,
+    ApiGuard, BodyLimit, CloseWhileDraining, Envelope, MAX_BODY_BYTES, Readiness, RenderErrors,
+    health_check, readiness_check,
 };
 use crate::ratelimit::RateLimiter;
 use crate::rest;
@@ -215,15 +215,24 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
             .into_endpoint()
             .with(state.guard.optional())
     };
+    // Errors are rendered before CORS sees them: poem's `Cors` would answer them with a
+    // bare status, losing the contract's body and the rate-limit headers.
+    let render_errors = || RenderErrors {
+        allowed_methods: rest::allowed_methods,
+    };
     let graphql_endpoint = GraphqlRoute {
         http: crate::http::graphql::graphql_http
             .into_endpoint()
             .with(state.guard.optional()),
         websocket: websocket(),
     }
+    .with(render_errors())
     .with(widget_cors())
     .with(VaryOrigin);
-    let live_endpoint = get(websocket()).with(widget_cors()).with(VaryOrigin);
+    let live_endpoint = get(websocket())
+        .with(render_errors())
+        .with(widget_cors())
+        .with(VaryOrigin);
     let rest = rest::service()
         .into_endpoint()
         .with(Idempotency::new(
@@ -366,22 +375,41 @@ impl<E: Endpoint> Endpoint for VaryOriginEndpoint<E> {
     async fn call(&self, req: poem::Request) -> poem::Result<poem::Response> {
         use poem::IntoResponse;
         use poem::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, VARY};
-        let vary = |headers: &mut poem::http::HeaderMap| {
+        // Cors sets `Vary: Origin` in place of what the handler said; the union of both
+        // is what a shared cache must key on.
+        let vary = |headers: &mut poem::http::HeaderMap, also: Option<&str>| {
             let reflected = headers
                 .get(ACCESS_CONTROL_ALLOW_ORIGIN)
                 .is_some_and(|origin| origin != "*");
-            let already = headers.get_all(VARY).iter().any(|v| {
-                v.to_str()
-                    .is_ok_and(|v| v.to_ascii_lowercase().contains("origin"))
-            });
-            if reflected && !already {
-                headers.append(VARY, poem::http::HeaderValue::from_static("Origin"));
+            let mut names: Vec<String> = Vec::new();
+            let present: Vec<String> = headers
+                .get_all(VARY)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .collect();
+            let listed = present
+                .iter()
+                .map(String::as_str)
+                .chain(also)
+                .chain(reflected.then_some("Origin"));
+            for name in listed.flat_map(|v| v.split(',')).map(str::trim) {
+                if !name.is_empty() && !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                    names.push(name.to_owned());
+                }
+            }
+            if names.is_empty() {
+                return;
+            }
+            if let Ok(value) = poem::http::HeaderValue::from_str(&names.join(", ")) {
+                headers.insert(VARY, value);
             }
         };
         match self.0.call(req).await {
             Ok(output) => {
                 let mut response = output.into_response();
-                vary(response.headers_mut());
+                let also = response.data::<crate::http::graphql::Varies>().map(|v| v.0);
+                vary(response.headers_mut(), also);
                 Ok(response)
             }
             Err(mut err) => {

@@ -242,7 +242,10 @@ where
     Fut: std::future::Future<Output = Result<T, DbErr>>,
 {
     match read().await {
-        Err(err) if crate::error::is_connection_fault(&err) => {
+        Err(err)
+            if crate::error::is_connection_fault(&err)
+                && !crate::error::is_acquire_timeout(&err) =>
+        {
             crate::error::note_connection_fault();
             tracing::info!(error = %err, "a read met a dead database connection; trying once more");
             read().await

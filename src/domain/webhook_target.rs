@@ -31,11 +31,23 @@ pub enum TargetError {
     },
     #[error("url: the port must be 80, 443 or between 1024 and 65535")]
     Port,
+    #[error(
+        "url: port {0} belongs to an internal service (a database, cache or queue); use a web port"
+    )]
+    ServicePort(u16),
     #[error("url: `{0}` does not resolve")]
     Unresolvable(String),
     #[error("url: at most 2048 characters")]
     TooLong,
 }
+
+/// Unprivileged ports of well-known internal services that no webhook receiver listens
+/// on: a target naming one is a probe (even `allow_private` does not lift this). Redis,
+/// PostgreSQL, MySQL, memcached, MongoDB, Elasticsearch, the Docker API, etcd, Consul,
+/// RabbitMQ, Kafka, ZooKeeper.
+pub const SERVICE_PORTS: &[u16] = &[
+    2375, 2376, 2379, 2380, 2181, 3306, 5432, 5672, 6379, 8500, 9092, 9200, 9300, 11211, 27017,
+];
 
 /// What kind of non-public address `ip` is, if it is one.
 pub fn forbidden_kind(ip: IpAddr) -> Option<&'static str> {
@@ -141,6 +153,9 @@ pub fn parse(text: &str, allow_private: bool) -> Result<TargetUrl, TargetError> 
     let port = url.port_or_known_default().unwrap_or(0);
     if !(port == 80 || port == 443 || port >= 1024) {
         return Err(TargetError::Port);
+    }
+    if SERVICE_PORTS.contains(&port) {
+        return Err(TargetError::ServicePort(port));
     }
     if !allow_private {
         let literal = match host {
@@ -308,10 +323,15 @@ mod tests {
         ] {
             assert!(parse(good, false).is_ok(), "{good}");
         }
-        // Unprivileged ports pass this rule; an internal Redis is refused by the address
-        // rule instead.
-        assert!(parse("http://example.com:6379/", false).is_ok());
-        assert!(parse("http://127.0.0.1:6379/", false).is_err());
+        // Well-known internal services are refused whatever the address.
+        for port in [6379, 5432, 11211] {
+            let url = format!("http://example.com:{port}/");
+            assert_eq!(
+                parse(&url, true).unwrap_err(),
+                TargetError::ServicePort(port),
+                "{url}"
+            );
+        }
     }
 
     #[test]

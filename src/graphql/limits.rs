@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 
+use async_graphql::parser::types::OperationType;
 use async_graphql::parser::types::{
     ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
@@ -82,10 +83,38 @@ pub fn cap_errors(errors: &mut Vec<ServerError>) {
 
 /// How many public booking mutations the operation `request` runs holds at its root.
 pub fn public_bookings(request: &mut Request) -> usize {
+    match root_fields(request) {
+        Some((OperationType::Mutation, fields)) => fields
+            .iter()
+            .filter(|name| PUBLIC_BOOKING_MUTATIONS.contains(&name.as_str()))
+            .count(),
+        _ => 0,
+    }
+}
+
+/// Root fields whose answers are the same for every caller and may be cached publicly
+/// for a few seconds (a link's page and its free slots; a booking, reached by its
+/// secret token, never is).
+const PUBLIC_READS: &[&str] = &["availableSlots", "publicBookingLink", "__typename"];
+
+/// Whether the operation only reads public data (see [`PUBLIC_READS`]).
+pub fn is_public_read(request: &mut Request) -> bool {
+    match root_fields(request) {
+        Some((OperationType::Query, fields)) => {
+            !fields.is_empty()
+                && fields
+                    .iter()
+                    .all(|name| PUBLIC_READS.contains(&name.as_str()))
+        }
+        _ => false,
+    }
+}
+
+/// The type of the operation `request` runs and the names of its root fields, looking
+/// through inline fragments and fragment spreads (so a field cannot hide in one).
+fn root_fields(request: &mut Request) -> Option<(OperationType, Vec<String>)> {
     let operation_name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else {
-        return 0;
-    };
+    let document = request.parsed_query().ok()?;
     let operation = match &operation_name {
         Some(name) => document
             .operations
@@ -93,26 +122,48 @@ pub fn public_bookings(request: &mut Request) -> usize {
             .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str()))
             .map(|(_, op)| op),
         None => document.operations.iter().next().map(|(_, op)| op),
-    };
-    let Some(operation) = operation else {
-        return 0;
-    };
-    if operation.node.ty != async_graphql::parser::types::OperationType::Mutation {
-        return 0;
+    }?;
+    let mut names = Vec::new();
+    collect_fields(
+        &operation.node.selection_set.node,
+        &document.fragments,
+        &mut names,
+        0,
+    );
+    Some((operation.node.ty, names))
+}
+
+fn collect_fields(
+    set: &async_graphql::parser::types::SelectionSet,
+    fragments: &std::collections::HashMap<
+        async_graphql::Name,
+        async_graphql::Positioned<async_graphql::parser::types::FragmentDefinition>,
+    >,
+    names: &mut Vec<String>,
+    depth: usize,
+) {
+    // Fragment cycles are refused by validation; the bound only keeps this finite first.
+    if depth > MAX_DEPTH {
+        return;
     }
-    operation
-        .node
-        .selection_set
-        .node
-        .items
-        .iter()
-        .filter(|item| match &item.node {
-            Selection::Field(field) => {
-                PUBLIC_BOOKING_MUTATIONS.contains(&field.node.name.node.as_str())
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => names.push(field.node.name.node.to_string()),
+            Selection::InlineFragment(inline) => {
+                collect_fields(&inline.node.selection_set.node, fragments, names, depth + 1)
             }
-            _ => false,
-        })
-        .count()
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = fragments.get(&spread.node.fragment_name.node) {
+                    collect_fields(
+                        &fragment.node.selection_set.node,
+                        fragments,
+                        names,
+                        depth + 1,
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// The cost of a list field: see the module doc.

@@ -155,6 +155,59 @@ impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
     }
 }
 
+/// Renders an error into the contract's response right where it happens, for endpoints
+/// wrapped in middleware that would otherwise turn errors into its own plain responses
+/// (poem's `Cors` answers an error with a bare status and no body): the JSON error, its
+/// request id, and the headers the error carries (`X-RateLimit-*`, `Retry-After`).
+pub struct RenderErrors {
+    pub allowed_methods: fn(&str) -> Vec<String>,
+}
+
+impl<E: Endpoint> Middleware<E> for RenderErrors {
+    type Output = RenderErrorsEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        RenderErrorsEndpoint {
+            inner,
+            allowed_methods: self.allowed_methods,
+        }
+    }
+}
+
+pub struct RenderErrorsEndpoint<E> {
+    inner: E,
+    allowed_methods: fn(&str) -> Vec<String>,
+}
+
+impl<E: Endpoint> Endpoint for RenderErrorsEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let request_id = req
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| RequestId::from_headers(req.headers()));
+        let path = req.uri().path().to_owned();
+        match self.inner.call(req).await {
+            Ok(output) => Ok(output.into_response()),
+            Err(err) => {
+                let extra = err.data::<ExtraHeaders>().map(|h| h.0.clone());
+                let pattern = err.data::<PathPattern>().cloned();
+                let app_error = classify(err, &path, self.allowed_methods);
+                let mut response = error_response(&app_error, &request_id);
+                if let Some(extra) = extra {
+                    response.headers_mut().extend(extra);
+                }
+                if let Some(pattern) = pattern {
+                    response.set_data(pattern);
+                }
+                Ok(response)
+            }
+        }
+    }
+}
+
 /// Counts a request in flight until dropped (also when the client goes away mid-request).
 struct InFlight;
 

@@ -148,7 +148,24 @@ fn status_of(
     }
 }
 
-fn answer(req: &Request, response: async_graphql::Response, anonymous: bool) -> Response {
+/// What a GET answer depends on besides its URL.
+const GET_VARIES: &str = "Accept, Authorization";
+
+/// Request headers a response varies on, kept beside the response so a middleware that
+/// rewrites `Vary` can put them back.
+#[derive(Debug, Clone, Copy)]
+pub struct Varies(pub &'static str);
+
+/// Who asked, as far as the answer's headers care: with or without a credential, and
+/// whether what they asked is public data that may be cached.
+#[derive(Clone, Copy)]
+struct Asked {
+    anonymous: bool,
+    public_read: bool,
+}
+
+fn answer(req: &Request, response: async_graphql::Response, asked: Asked) -> Response {
+    let anonymous = asked.anonymous;
     let graphql_response = wants_graphql_response(req);
     let status = status_of(&response, anonymous, graphql_response);
     let retry_after = response
@@ -159,7 +176,8 @@ fn answer(req: &Request, response: async_graphql::Response, anonymous: bool) -> 
             _ => None,
         })
         .max();
-    let cacheable = req.method() == Method::GET && anonymous && response.errors.is_empty();
+    let cacheable =
+        req.method() == Method::GET && anonymous && asked.public_read && response.errors.is_empty();
     let body = serde_json::to_vec(&response).unwrap_or_default();
     let mut http = Response::builder()
         .status(status)
@@ -175,10 +193,10 @@ fn answer(req: &Request, response: async_graphql::Response, anonymous: bool) -> 
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     if req.method() == Method::GET {
-        http.headers_mut().insert(
-            header::VARY,
-            HeaderValue::from_static("Accept, Authorization"),
-        );
+        http.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static(GET_VARIES));
+        // CORS middleware replaces `Vary`; this survives it (`startup::VaryOrigin`).
+        http.set_data(Varies(GET_VARIES));
         if cacheable {
             let etag = format!("\"{}\"", &crate::crypto::sha256_hex(&body)[..32]);
             http.headers_mut().insert(
@@ -206,7 +224,11 @@ fn answer(req: &Request, response: async_graphql::Response, anonymous: bool) -> 
 }
 
 fn refusal(req: &Request, errors: Vec<ServerError>, anonymous: bool) -> Response {
-    answer(req, async_graphql::Response::from_errors(errors), anonymous)
+    let asked = Asked {
+        anonymous,
+        public_read: false,
+    };
+    answer(req, async_graphql::Response::from_errors(errors), asked)
 }
 
 /// Reads the operation out of the request: GET parameters, or a JSON body.
@@ -270,6 +292,7 @@ pub async fn graphql_http(
             allow: vec!["POST".to_owned()],
         }));
     }
+    let public_read = graphql::limits::is_public_read(&mut request);
     // Every public booking in the request counts, not only the request itself.
     let bookings = graphql::limits::public_bookings(&mut request);
     if bookings > 1
@@ -294,7 +317,14 @@ pub async fn graphql_http(
         &schemas.full
     };
     let response = graphql::execute(schema, &core, actor, request).await;
-    Ok(answer(req, response, anonymous))
+    Ok(answer(
+        req,
+        response,
+        Asked {
+            anonymous,
+            public_read,
+        },
+    ))
 }
 
 /// `/graphql`: a WebSocket upgrade goes to the socket, a browser asking for the page (a

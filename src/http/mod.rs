@@ -14,7 +14,7 @@ pub mod web;
 pub mod ws;
 
 pub use body_limit::BodyLimit;
-pub use envelope::{Envelope, ExtraHeaders, RequestId, classify, error_response};
+pub use envelope::{Envelope, ExtraHeaders, RenderErrors, RequestId, classify, error_response};
 pub use guard::{ApiGuard, ApiGuardEndpoint};
 pub use health::{CloseWhileDraining, Readiness, health_check, readiness_check, readiness_report};
 

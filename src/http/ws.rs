@@ -584,21 +584,34 @@ impl SocketExecutor {
                 ));
             }
             Err(err) => {
+                // The error first, then the close: the client learns why.
                 let reason = format!("{}: {}", err.code(), err.public_message());
-                connection.close(CLOSE_UNAUTHORIZED, reason);
-                return refused(coded(err.code(), err.public_message(), None));
+                let closer = connection.clone();
+                let close = futures_util::stream::once(async move {
+                    closer.close(CLOSE_UNAUTHORIZED, reason);
+                })
+                .filter_map(|()| future::ready(None));
+                return futures_util::stream::once(future::ready(coded(
+                    err.code(),
+                    err.public_message(),
+                    None,
+                )))
+                .chain(close)
+                .boxed();
             }
         };
-        if let Err(err) = connection
-            .guard
-            .charge(&connection.subject(actor.as_ref()))
-            .await
-        {
-            return refused(coded(
-                err.code(),
-                err.public_message(),
-                err.retry_after_secs(),
-            ));
+        // One unit per operation, and one more per public booking beyond the first, as
+        // over HTTP.
+        let subject = connection.subject(actor.as_ref());
+        let charges = crate::graphql::limits::public_bookings(&mut request).max(1);
+        for _ in 0..charges {
+            if let Err(err) = connection.guard.charge(&subject).await {
+                return refused(coded(
+                    err.code(),
+                    err.public_message(),
+                    err.retry_after_secs(),
+                ));
+            }
         }
         if let Err(error) = crate::graphql::limits::check_size(&request, actor.is_some())
             .and_then(|()| crate::graphql::limits::check_request(&mut request))

@@ -202,6 +202,11 @@ pub async fn update(
     let txn = db.begin_write().await?;
     let current =
         target::<webhook_subscription::Entity, _>(&txn, actor.organization_id, id).await?;
+    if event_types.is_none() {
+        // Whoever changes a subscription (its URL above all) decides where its data goes:
+        // they need the read scope of everything it carries, as its creator did.
+        parse_event_types(actor, &views::webhooks::event_types(&current.event_types))?;
+    }
     let mut changed = current.clone().into_active_model();
     if let Some(url) = url {
         changed.url.set_ne(url);

@@ -180,7 +180,6 @@ async fn a_reflected_cors_origin_varies_on_origin() {
 /// must add `Origin` to that list, not replace it (a shared cache would otherwise hand
 /// one representation, or an anonymous answer, to a caller that asked for another).
 #[tokio::test]
-#[ignore = "BUG: poem's Cors (src/startup.rs widget_cors) inserts `Vary: Origin`, replacing the `Vary: Accept, Authorization` that src/http/graphql.rs puts on GET answers"]
 async fn a_cacheable_get_from_another_origin_keeps_its_vary_list() {
     let app = TestApp::spawn().await;
     let get = app
@@ -308,7 +307,6 @@ async fn public_booking_still_works_without_a_credential() {
 /// A widget's browser always sends `Origin`: its errors must be the contract's, with the
 /// headers that tell it when to retry.
 #[tokio::test]
-#[ignore = "BUG: src/startup.rs wraps /graphql and /graphql/ws in poem's Cors inside the Envelope; Cors renders an Err as plain text, so cross-origin errors lose the JSON body, X-RateLimit-* and Retry-After"]
 async fn cross_origin_errors_keep_the_contract_shape_and_headers() {
     let app = TestApp::builder()
         .configure(|c| {

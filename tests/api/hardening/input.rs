@@ -229,10 +229,9 @@ async fn webhook_ports_are_80_443_or_above_1023() {
     }
 }
 
-/// Finding 9 names port 6379 (Redis) among the ports to refuse, but the rule built
-/// ("80, 443 or 1024–65535") lets it through. Kept for the lead to decide.
+/// Finding 9 names port 6379 (Redis): beside the port range, the well-known ports of
+/// internal services are refused whatever the address (`domain::webhook_target`).
 #[tokio::test]
-#[ignore = "SPEC: the port rule (80, 443, 1024–65535) accepts 6379, which finding 9 reports; needs a decision (deny well-known internal service ports?)"]
 async fn well_known_internal_service_ports_are_refused() {
     let app = TestApp::spawn().await;
     let org = org_with_key(&app.db, "hooks", ScopeSet::all()).await;

@@ -154,7 +154,6 @@ async fn a_subscribe_with_an_expired_key_never_runs_and_the_socket_closes_with_4
 }
 
 #[tokio::test]
-#[ignore = "BUG: src/http/ws.rs SocketExecutor::run queues the 4401 close before the operation's error, so the error is never sent"]
 async fn a_subscribe_with_an_expired_key_gets_an_error_then_a_4401_close() {
     let app = TestApp::spawn().await;
     let (mut socket, since) = socket_of_an_expired_key(&app).await;
@@ -311,7 +310,6 @@ async fn socket_operations_draw_on_the_keys_budget_shared_with_http() {
 /// Over HTTP a request booking four calls costs four units of its caller's budget; an
 /// operation over the socket is held to the same count.
 #[tokio::test]
-#[ignore = "BUG: src/http/ws.rs SocketExecutor::run charges one unit per operation; src/http/graphql.rs charges each public booking (limits::public_bookings)"]
 async fn each_booking_in_a_socket_operation_is_charged_like_over_http() {
     let app = TestApp::builder()
         .configure(|c| {
