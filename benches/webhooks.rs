@@ -1,6 +1,6 @@
-//! Webhook delivery figures: how many deliveries per second one dispatcher makes to a
-//! local receiver, and how long an event waits from its commit to its first attempt
-//! (p50/p99; the goal is p99 under 1 s). Runs on a SQLite file, and on PostgreSQL when
+//! Webhook delivery figures: how many deliveries per second one dispatcher makes to eight
+//! local receivers (goal: 3,000/s), and how long an event waits from its commit to its
+//! first attempt (goal: p99 under 50 ms: the dispatcher wakes on the commit). Runs on a SQLite file, and on PostgreSQL when
 //! `BENCH_DATABASE_URL` (a database it may create tables in, e.g.
 //! `postgres://postgres@127.0.0.1:5432/test`) is set.
 //!
@@ -17,7 +17,7 @@ use aura::webhooks::{Dispatcher, WebhookConfig, Webhooks};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::web::Data;
 use poem::{EndpointExt, Request, Route, Server, handler};
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 /// Arrival time of each `webhook-id`.
@@ -112,9 +112,24 @@ async fn run(backend: &str, url: &str) {
         arrivals.push(seen);
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    // A worker of its own, as `aura worker` is: it hears of new events by polling (or,
-    // on PostgreSQL, by NOTIFY), never from this process's writes.
-    let dispatcher = Dispatcher::new(aura::db::Database::new(db.clone()), hooks);
+    // On PostgreSQL a worker of its own, as `aura worker` is, with its own pool: it hears
+    // of new events through NOTIFY. SQLite has one process: the dispatcher runs in the
+    // server that writes, and hears its commits in-process.
+    let worker_db = if backend == "postgres" {
+        aura::db::Database::new(aura::db::connect(url).await.unwrap())
+    } else {
+        aura::db::Database::new(db.clone())
+    };
+    aura::db::listen::spawn(&worker_db);
+    let writer = if backend == "postgres" {
+        aura::db::Database::new(db.clone())
+    } else {
+        worker_db.clone()
+    };
+    while !worker_db.bus().hears_others() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let dispatcher = Dispatcher::new(worker_db, hooks);
     let worker = tokio::spawn(dispatcher.run(async move {
         let mut stopped = stopped;
         let _ = stopped.wait_for(|s| *s).await;
@@ -123,7 +138,7 @@ async fn run(backend: &str, url: &str) {
     // Latency: events committed one at a time at a steady 50 per second.
     let mut committed: HashMap<String, Instant> = HashMap::new();
     for n in 0..500 {
-        let (id, at) = record(&db, org.id, n).await;
+        let (id, at) = record(&writer, org.id, n).await;
         committed.insert(id, at);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -153,7 +168,7 @@ async fn run(backend: &str, url: &str) {
     }
     let started = Instant::now();
     for batch in 0..20 {
-        let txn = db.begin().await.unwrap();
+        let txn = writer.begin_write().await.unwrap();
         for n in 0..100 {
             aura::events::record(
                 &txn,
@@ -164,7 +179,7 @@ async fn run(backend: &str, url: &str) {
             .await
             .unwrap();
         }
-        txn.commit().await.unwrap();
+        writer.commit(txn).await.unwrap();
     }
     wait_all(&arrivals, 2_000).await;
     let elapsed = started.elapsed().as_secs_f64();
@@ -180,12 +195,12 @@ async fn run(backend: &str, url: &str) {
     db.close().await.ok();
 }
 
-async fn record(db: &DatabaseConnection, org: uuid::Uuid, n: usize) -> (String, Instant) {
-    let txn = db.begin().await.unwrap();
+async fn record(db: &aura::db::Database, org: uuid::Uuid, n: usize) -> (String, Instant) {
+    let txn = db.begin_write().await.unwrap();
     let event = aura::events::record(&txn, org, EventType::LeadCreated, &json!({"n": n}))
         .await
         .unwrap();
-    txn.commit().await.unwrap();
+    db.commit(txn).await.unwrap();
     (
         aura::ids::encode(aura::ids::IdKind::Event, event.id),
         Instant::now(),

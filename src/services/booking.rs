@@ -72,14 +72,14 @@ pub async fn slots<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> AppResult<Vec<DateTime<Utc>>> {
     let rules = rules(link)?;
-    let held = calendar::held_between(
+    let busy = calendar::busy_between(
         db,
         link.owner_id,
         from - rules.duration - rules.buffer,
         to + rules.duration + rules.buffer,
     )
     .await?;
-    Ok(free_slots(&rules, &held, from, to, now))
+    Ok(free_slots(&rules, &busy, from, to, now))
 }
 
 /// A window `availableSlots` may ask for: `to` after `from`, at most 31 days apart.

@@ -4,8 +4,6 @@
 //! one call hold a block, on SQLite and on PostgreSQL alike, whatever order concurrent
 //! transactions run in. App calls, widget bookings and the seeder all hold time here.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Duration, Utc};
 use entities::{booking_link, call, call_slot_claim};
 use sea_orm::sea_query::OnConflict;
@@ -14,7 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::domain::calendar::availability::blocks_for;
+use crate::domain::calendar::availability::{Busy, block, blocks_for};
 use crate::error::{AppError, AppResult};
 
 /// The rows a scheduled call with a closer holds (none for any other call).
@@ -112,22 +110,31 @@ pub async fn buffer_of<C: ConnectionTrait>(db: &C, call: &call::Model) -> AppRes
     }))
 }
 
-/// The blocks of `team_member_id`'s calendar held in `[from, to)`.
-#[tracing::instrument(name = "service.calendar.held_between", skip_all)]
-pub async fn held_between<C: ConnectionTrait>(
+/// When `team_member_id`'s calendar is held in `[from, to)`: each call's blocks merged
+/// into one interval in SQL (a call's blocks are contiguous; where another call holds a
+/// gap, the union is the same), so a week's availability reads one row per call instead
+/// of one per five minutes.
+#[tracing::instrument(name = "service.calendar.busy_between", skip_all)]
+pub async fn busy_between<C: ConnectionTrait>(
     db: &C,
     team_member_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> AppResult<BTreeSet<DateTime<Utc>>> {
-    let rows: Vec<DateTime<Utc>> = call_slot_claim::Entity::find()
+) -> AppResult<Busy> {
+    let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = call_slot_claim::Entity::find()
         .select_only()
-        .column(call_slot_claim::Column::BlockStart)
+        .column_as(call_slot_claim::Column::BlockStart.min(), "first")
+        .column_as(call_slot_claim::Column::BlockStart.max(), "last")
         .filter(call_slot_claim::Column::TeamMemberId.eq(team_member_id))
         .filter(call_slot_claim::Column::BlockStart.gte(from))
         .filter(call_slot_claim::Column::BlockStart.lt(to))
+        .group_by(call_slot_claim::Column::CallId)
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().collect())
+    Ok(Busy::new(
+        rows.into_iter()
+            .map(|(first, last)| (first, last + block()))
+            .collect(),
+    ))
 }

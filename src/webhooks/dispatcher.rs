@@ -19,6 +19,7 @@ use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbBackend, EntityTrait,
     IntoActiveModel, QueryFilter,
 };
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -77,6 +78,9 @@ impl Dispatcher {
         let mut commits = self.db.bus().subscribe();
         let claiming = crate::error::FaultLog::new("claiming webhook deliveries");
         let recording = Arc::new(crate::error::FaultLog::new("recording a webhook attempt"));
+        // Attempts finish concurrently; one task records them in batches.
+        let (to_record, queue) = mpsc::channel::<ToRecord>(config.concurrency.max(1) * 2);
+        let recorder = tokio::spawn(recorder(self.clone(), queue));
         tracing::info!(
             concurrency = config.concurrency,
             per_subscription = config.per_subscription,
@@ -99,9 +103,22 @@ impl Dispatcher {
                                 .or_default() += 1;
                             let dispatcher = self.clone();
                             let recording = recording.clone();
+                            let to_record = to_record.clone();
                             in_flight.spawn(async move {
                                 let subscription = claim.delivery.subscription_id;
-                                match dispatcher.attempt(claim, Mode::Scheduled).await {
+                                let recorded = match dispatcher.send(claim, Mode::Scheduled).await
+                                {
+                                    Ok(Some(sent)) => {
+                                        let (answer, answered) = oneshot::channel();
+                                        match to_record.send((sent, answer)).await {
+                                            Ok(()) => answered.await.unwrap_or(Ok(None)),
+                                            Err(_) => Ok(None),
+                                        }
+                                    }
+                                    Ok(None) => Ok(None),
+                                    Err(err) => Err(err),
+                                };
+                                match recorded {
                                     Ok(_) => recording.succeeded(),
                                     Err(err) => recording.failed(&err),
                                 }
@@ -134,6 +151,8 @@ impl Dispatcher {
         }
         tracing::info!(in_flight = in_flight.len(), "webhook dispatcher stopping");
         while in_flight.join_next().await.is_some() {}
+        drop(to_record);
+        let _ = recorder.await;
     }
 
     /// Claims and sends every delivery due now, waiting for each; returns how many were
@@ -248,6 +267,15 @@ impl Dispatcher {
     /// when there was nothing to send (the subscription was disabled or deleted meanwhile,
     /// or another dispatcher recorded this slot first).
     pub async fn attempt(&self, claim: Claim, mode: Mode) -> AppResult<Option<Recorded>> {
+        match self.send(claim, mode).await? {
+            Some(sent) => self.record(vec![sent]).await.pop().unwrap_or(Ok(None)),
+            None => Ok(None),
+        }
+    }
+
+    /// Sends a claimed delivery, without recording the attempt. `None` when there was
+    /// nothing to send (see [`attempt`](Self::attempt)).
+    async fn send(&self, claim: Claim, mode: Mode) -> AppResult<Option<Sent>> {
         let Claim {
             delivery,
             subscription,
@@ -285,7 +313,12 @@ impl Dispatcher {
             )
             .await;
         crate::meter::webhook_attempt(outcome.succeeded());
-        self.record(delivery, subscription, outcome, mode).await
+        Ok(Some(Sent {
+            delivery,
+            subscription,
+            outcome,
+            mode,
+        }))
     }
 
     async fn release(&self, delivery: &webhook_delivery::Model) -> AppResult<()> {
@@ -300,74 +333,128 @@ impl Dispatcher {
         Ok(())
     }
 
-    async fn record(
-        &self,
-        delivery: webhook_delivery::Model,
-        subscription: Arc<webhook_subscription::Model>,
-        outcome: AttemptOutcome,
-        mode: Mode,
-    ) -> AppResult<Option<Recorded>> {
-        let at = self.hooks.clock.now();
-        let number = delivery.attempt_count + 1;
-        let (status, next_attempt_at) = if outcome.succeeded() {
-            (DeliveryStatus::Succeeded, None)
-        } else if mode == Mode::Test || outcome.gone() {
-            (DeliveryStatus::Failed, None)
-        } else {
-            match next_delay(number, (self.hooks.jitter)(), outcome.retry_after) {
-                Some(delay) => (DeliveryStatus::Pending, Some(at + delay)),
-                None => (DeliveryStatus::Failed, None),
+    /// Records finished attempts, all in one transaction (one commit for the batch, not
+    /// one per attempt: the commit is most of an attempt's database cost). Each gets its
+    /// own answer: `None` when another dispatcher recorded that slot first. If the
+    /// transaction fails, every delivery in it stays leased and is attempted again when
+    /// the lease expires (at least once).
+    async fn record(&self, batch: Vec<Sent>) -> Vec<AppResult<Option<Recorded>>> {
+        let count = batch.len();
+        match self.record_all(batch).await {
+            Ok(recorded) => recorded.into_iter().map(Ok).collect(),
+            Err(err) => {
+                let message = err.to_string();
+                (0..count)
+                    .map(|_| Err(crate::error::AppError::internal(message.clone())))
+                    .collect()
             }
-        };
+        }
+    }
+
+    async fn record_all(&self, batch: Vec<Sent>) -> AppResult<Vec<Option<Recorded>>> {
+        let at = self.hooks.clock.now();
         let txn = self.db.begin_write().await?;
-        let previous_count = delivery.attempt_count;
-        let changes = webhook_delivery::ActiveModel {
-            status: Set(status),
-            attempt_count: Set(number),
-            next_attempt_at: Set(next_attempt_at),
-            lease_until: Set(None),
-            last_attempt_at: Set(Some(at)),
-            updated_at: Set(at),
-            ..Default::default()
-        };
-        let updated = webhook_delivery::Entity::update_many()
-            .set(changes)
-            .filter(webhook_delivery::Column::Id.eq(delivery.id))
-            .filter(webhook_delivery::Column::AttemptCount.eq(previous_count))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected == 0 {
-            tracing::warn!("a webhook attempt slot was recorded by another dispatcher");
-            return Ok(None);
+        let mut recorded = Vec::with_capacity(batch.len());
+        let mut attempts = Vec::new();
+        for sent in batch {
+            let Sent {
+                delivery,
+                subscription,
+                outcome,
+                mode,
+            } = sent;
+            let number = delivery.attempt_count + 1;
+            let (status, next_attempt_at) = if outcome.succeeded() {
+                (DeliveryStatus::Succeeded, None)
+            } else if mode == Mode::Test || outcome.gone() {
+                (DeliveryStatus::Failed, None)
+            } else {
+                match next_delay(number, (self.hooks.jitter)(), outcome.retry_after) {
+                    Some(delay) => (DeliveryStatus::Pending, Some(at + delay)),
+                    None => (DeliveryStatus::Failed, None),
+                }
+            };
+            let previous_count = delivery.attempt_count;
+            let changes = webhook_delivery::ActiveModel {
+                status: Set(status),
+                attempt_count: Set(number),
+                next_attempt_at: Set(next_attempt_at),
+                lease_until: Set(None),
+                last_attempt_at: Set(Some(at)),
+                updated_at: Set(at),
+                ..Default::default()
+            };
+            let updated = webhook_delivery::Entity::update_many()
+                .set(changes)
+                .filter(webhook_delivery::Column::Id.eq(delivery.id))
+                .filter(webhook_delivery::Column::AttemptCount.eq(previous_count))
+                .exec(&txn)
+                .await?;
+            if updated.rows_affected == 0 {
+                tracing::warn!("a webhook attempt slot was recorded by another dispatcher");
+                recorded.push(None);
+                continue;
+            }
+            let delivery = webhook_delivery::Model {
+                status,
+                attempt_count: number,
+                next_attempt_at,
+                lease_until: None,
+                last_attempt_at: Some(at),
+                updated_at: at,
+                ..delivery
+            };
+            let attempt = webhook_attempt::Model {
+                id: crate::ids::new_uuid(),
+                organization_id: delivery.organization_id,
+                delivery_id: delivery.id,
+                attempt_number: number,
+                status_code: outcome.status_code.map(i32::from),
+                error: outcome.error.clone(),
+                latency_ms: i64::try_from(outcome.latency.as_millis()).unwrap_or(i64::MAX),
+                response_excerpt: outcome.response_excerpt.clone(),
+                created_at: at,
+                updated_at: at,
+            };
+            if mode == Mode::Scheduled {
+                update_health(&txn, Arc::unwrap_or_clone(subscription), &outcome, at).await?;
+            }
+            attempts.push(attempt.clone().into_active_model());
+            recorded.push(Some(Recorded { attempt, delivery }));
         }
-        let delivery = webhook_delivery::Model {
-            status,
-            attempt_count: number,
-            next_attempt_at,
-            lease_until: None,
-            last_attempt_at: Some(at),
-            updated_at: at,
-            ..delivery
-        };
-        let attempt = webhook_attempt::ActiveModel {
-            id: Set(crate::ids::new_uuid()),
-            organization_id: Set(delivery.organization_id),
-            delivery_id: Set(delivery.id),
-            attempt_number: Set(number),
-            status_code: Set(outcome.status_code.map(i32::from)),
-            error: Set(outcome.error.clone()),
-            latency_ms: Set(i64::try_from(outcome.latency.as_millis()).unwrap_or(i64::MAX)),
-            response_excerpt: Set(outcome.response_excerpt.clone()),
-            created_at: Set(at),
-            updated_at: Set(at),
-        }
-        .insert(&txn)
-        .await?;
-        if mode == Mode::Scheduled {
-            update_health(&txn, Arc::unwrap_or_clone(subscription), &outcome, at).await?;
+        if !attempts.is_empty() {
+            webhook_attempt::Entity::insert_many(attempts)
+                .exec_without_returning(&txn)
+                .await?;
         }
         txn.commit().await?;
-        Ok(Some(Recorded { attempt, delivery }))
+        Ok(recorded)
+    }
+}
+
+/// An attempt made and not yet recorded.
+struct Sent {
+    delivery: webhook_delivery::Model,
+    subscription: Arc<webhook_subscription::Model>,
+    outcome: AttemptOutcome,
+    mode: Mode,
+}
+
+/// Attempts waiting to be recorded, each with where to send its answer.
+type ToRecord = (Sent, oneshot::Sender<AppResult<Option<Recorded>>>);
+
+/// The most attempts recorded in one transaction.
+const RECORD_BATCH: usize = 128;
+
+/// Records what the dispatcher's attempts send it, batching whatever finished meanwhile.
+async fn recorder(dispatcher: Dispatcher, mut queue: mpsc::Receiver<ToRecord>) {
+    let mut batch: Vec<ToRecord> = Vec::with_capacity(RECORD_BATCH);
+    while queue.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        let (sent, answers): (Vec<Sent>, Vec<_>) = batch.drain(..).unzip();
+        let results = dispatcher.record(sent).await;
+        for (answer, result) in answers.into_iter().zip(results) {
+            let _ = answer.send(result);
+        }
     }
 }
 

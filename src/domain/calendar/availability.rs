@@ -1,6 +1,6 @@
 //! Free slots, computed from a link's weekly hours in its own IANA time zone (DST
-//! included), its duration, buffer, minimum notice and horizon, and the blocks its
-//! owner's calendar already has claimed. Pure: the caller supplies "now" and the claims.
+//! included), its duration, buffer, minimum notice and horizon, and the times its
+//! owner's calendar is busy. Pure: the caller supplies "now" and the busy intervals.
 
 use std::collections::BTreeSet;
 
@@ -41,6 +41,39 @@ pub fn blocks_for(
     out
 }
 
+/// When a calendar is taken: half-open `[start, end)` intervals on whole blocks, sorted
+/// and merged, so a candidate is checked with one binary search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Busy(Vec<(DateTime<Utc>, DateTime<Utc>)>);
+
+impl Busy {
+    /// Merges `intervals` (in any order, overlapping or touching).
+    pub fn new(mut intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>) -> Self {
+        intervals.retain(|(start, end)| start < end);
+        intervals.sort_unstable();
+        let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::with_capacity(intervals.len());
+        for (start, end) in intervals {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        Busy(merged)
+    }
+
+    /// The intervals covered by held blocks (each `block()` long).
+    pub fn from_blocks<'a>(blocks: impl IntoIterator<Item = &'a DateTime<Utc>>) -> Self {
+        Busy::new(blocks.into_iter().map(|b| (*b, *b + block())).collect())
+    }
+
+    /// Whether anything in `[start, end)` is taken.
+    pub fn overlaps(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+        // The first interval ending after `start` is the only one that can overlap first.
+        let index = self.0.partition_point(|(_, busy_end)| *busy_end <= start);
+        self.0.get(index).is_some_and(|(busy_start, _)| *busy_start < end)
+    }
+}
+
 /// The UTC instant of a local wall-clock time. Ambiguous times (the repeated hour when
 /// clocks go back) take their first occurrence; times that do not exist (skipped when
 /// clocks go forward) move to the first instant after the gap.
@@ -59,7 +92,7 @@ fn to_utc(zone: Tz, date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
 /// Start times in `[from, to)` at which a call fits the link's hours and the calendar.
 pub fn free_slots(
     rules: &Rules,
-    claimed: &BTreeSet<DateTime<Utc>>,
+    busy: &Busy,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -89,12 +122,10 @@ pub fn free_slots(
             // on the day a window loses or gains an hour.
             let mut start = open;
             while start + rules.duration <= close {
-                if start >= lower
-                    && start < upper
-                    && blocks_for(start, rules.duration, rules.buffer)
-                        .iter()
-                        .all(|b| !claimed.contains(b))
-                {
+                // The blocks the call would hold, as one interval.
+                let held_from = start.duration_trunc(block()).unwrap_or(start);
+                let held_to = start + rules.duration + rules.buffer;
+                if start >= lower && start < upper && !busy.overlaps(held_from, held_to) {
                     slots.insert(start);
                 }
                 start += rules.duration;
@@ -133,6 +164,34 @@ mod tests {
         text.parse().unwrap()
     }
 
+    #[test]
+    fn busy_intervals_merge_and_answer_overlaps() {
+        let busy = Busy::new(vec![
+            (at("2026-03-02T10:30:00Z"), at("2026-03-02T11:00:00Z")),
+            (at("2026-03-02T09:00:00Z"), at("2026-03-02T10:00:00Z")),
+            (at("2026-03-02T10:00:00Z"), at("2026-03-02T10:15:00Z")),
+        ]);
+        assert_eq!(
+            busy,
+            Busy::new(vec![
+                (at("2026-03-02T09:00:00Z"), at("2026-03-02T10:15:00Z")),
+                (at("2026-03-02T10:30:00Z"), at("2026-03-02T11:00:00Z")),
+            ])
+        );
+        let free = |from: &str, to: &str| !busy.overlaps(at(from), at(to));
+        assert!(free("2026-03-02T08:00:00Z", "2026-03-02T09:00:00Z"));
+        assert!(!free("2026-03-02T08:00:00Z", "2026-03-02T09:05:00Z"));
+        assert!(free("2026-03-02T10:15:00Z", "2026-03-02T10:30:00Z"));
+        assert!(!free("2026-03-02T10:15:00Z", "2026-03-02T10:35:00Z"));
+        assert!(!free("2026-03-02T10:50:00Z", "2026-03-02T12:00:00Z"));
+        assert!(free("2026-03-02T11:00:00Z", "2026-03-02T12:00:00Z"));
+        let blocks = BTreeSet::from([at("2026-03-02T09:00:00Z"), at("2026-03-02T09:05:00Z")]);
+        assert_eq!(
+            Busy::from_blocks(&blocks),
+            Busy::new(vec![(at("2026-03-02T09:00:00Z"), at("2026-03-02T09:10:00Z"))])
+        );
+    }
+
     const EVERY_DAY: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
     #[test]
@@ -144,7 +203,7 @@ mod tests {
         // DST starts on Sunday 2026-03-08: 09:00 is 14:00Z the day before, 13:00Z after.
         let slots = free_slots(
             &r,
-            &BTreeSet::new(),
+            &Busy::default(),
             at("2026-03-07T00:00:00Z"),
             at("2026-03-10T00:00:00Z"),
             now,
@@ -163,7 +222,7 @@ mod tests {
         // DST ends on Sunday 2026-11-01: back to 14:00Z.
         let slots = free_slots(
             &r,
-            &BTreeSet::new(),
+            &Busy::default(),
             at("2026-10-31T00:00:00Z"),
             at("2026-11-02T00:00:00Z"),
             now,
@@ -185,7 +244,7 @@ mod tests {
         let r = rules("America/New_York", &[("sun", "01:00", "04:00")], 30, 0);
         let slots = free_slots(
             &r,
-            &BTreeSet::new(),
+            &Busy::default(),
             at("2026-03-08T00:00:00Z"),
             at("2026-03-09T00:00:00Z"),
             at("2026-01-01T00:00:00Z"),
@@ -204,7 +263,7 @@ mod tests {
         let r = rules("America/New_York", &[("sun", "01:00", "02:00")], 60, 0);
         let slots = free_slots(
             &r,
-            &BTreeSet::new(),
+            &Busy::default(),
             at("2026-11-01T00:00:00Z"),
             at("2026-11-02T00:00:00Z"),
             at("2026-01-01T00:00:00Z"),
@@ -242,7 +301,7 @@ mod tests {
         ));
         let slots = free_slots(
             &r,
-            &claimed,
+            &Busy::from_blocks(&claimed),
             at("2026-03-02T00:00:00Z"),
             at("2026-03-06T00:00:00Z"),
             now,
