@@ -2,12 +2,31 @@
 # Tries the REST API as an outsider would: validates the OpenAPI document, starts the
 # server on fresh demo data, and runs schemathesis (all default checks, every phase,
 # stateful links included) against /openapi.json with the demo key.
-# Usage: .ci/schemathesis.sh [path/to/aura]   (default: target/debug/aura)
+# Usage: .ci/schemathesis.sh [path/to/aura] [--postgres ADMIN_URL]
+#   (default binary: target/debug/aura; default database: a SQLite file. With --postgres,
+#   a fresh database on that server, e.g. postgres://postgres@127.0.0.1:5432/test,
+#   dropped at the end.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-AURA_BIN="${1:-target/debug/aura}"
+source .ci/lib/aura.sh
+AURA_BIN="target/debug/aura"
+PG_ADMIN=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --postgres) PG_ADMIN="$2"; shift 2 ;;
+    *) AURA_BIN="$1"; shift ;;
+  esac
+done
 WORK="$(mktemp -d)"
-trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+cleanup() {
+  if [ -n "${SERVER_PID:-}" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  drop_fresh_database
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
 python3 -m venv "$WORK/venv"
 "$WORK/venv/bin/pip" install --quiet --disable-pip-version-check \
@@ -16,23 +35,22 @@ python3 -m venv "$WORK/venv"
 echo "--- openapi-spec-validator"
 "$WORK/venv/bin/openapi-spec-validator" schema/openapi.json
 
-PORT="${SCHEMATHESIS_PORT:-18088}"
-echo "--- starting aura on 127.0.0.1:$PORT with demo data"
-DATABASE_URL="sqlite://$WORK/aura.db?mode=rwc" AURA_LOG=warn \
+fresh_database "$WORK" "$PG_ADMIN"
+echo "--- starting aura with demo data on ${DATABASE_URL%%\?*}"
+# The key that seals webhook secrets at rest (PostgreSQL requires one).
+AURA_WEBHOOK_SECRET_KEY="$(head -c 32 /dev/urandom | base64)" AURA_LOG=info AURA_LOG_FORMAT=json \
   AURA_RATE_LIMIT_PER_KEY=1000000 AURA_RATE_LIMIT_PER_ORG=1000000 AURA_RATE_LIMIT_PER_IP=1000000 \
-  "$AURA_BIN" serve --demo --bind "127.0.0.1:$PORT" >"$WORK/serve.out" 2>"$WORK/serve.err" &
+  "$AURA_BIN" serve --demo --bind 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVER_PID=$!
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+ADDRESS="$(wait_for_address "$WORK/serve.err" "$SERVER_PID")"
+echo "--- aura listens on $ADDRESS"
 KEY="$(tail -n 1 "$WORK/serve.out")"
 case "$KEY" in aura_pk_live_*) ;; *) echo "no demo key printed"; cat "$WORK/serve.out" "$WORK/serve.err"; exit 1 ;; esac
 
 echo "--- schemathesis"
 status=0
 CONFIG="$(realpath .ci/schemathesis.toml)"
-(cd "$WORK" && "$WORK/venv/bin/schemathesis" --config-file "$CONFIG" run "http://127.0.0.1:$PORT/openapi.json" \
+(cd "$WORK" && "$WORK/venv/bin/schemathesis" --config-file "$CONFIG" run "http://$ADDRESS/openapi.json" \
   --header "Authorization: Bearer $KEY" \
   --max-time "${SCHEMATHESIS_MAX_TIME:-90}" \
   --seed "${SCHEMATHESIS_SEED:-20261128}" \

@@ -3,12 +3,32 @@
 # `aura serve` with a Clerk PEM key and an organization, then runs
 # tests/webhooks/standard_receiver.py against it (test events, outbox deliveries from
 # real changes, and a secret rotation).
-# Usage: .ci/webhooks.sh [path/to/aura]   (default: target/debug/aura)
+# Usage: .ci/webhooks.sh [path/to/aura] [--postgres ADMIN_URL]
+#   (default binary: target/debug/aura; default database: a SQLite file. With --postgres,
+#   a fresh database on that server, e.g. postgres://postgres@127.0.0.1:5432/test,
+#   dropped at the end.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-AURA_BIN="$(realpath "${1:-target/debug/aura}")"
+source .ci/lib/aura.sh
+AURA_BIN="target/debug/aura"
+PG_ADMIN=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --postgres) PG_ADMIN="$2"; shift 2 ;;
+    *) AURA_BIN="$1"; shift ;;
+  esac
+done
+AURA_BIN="$(realpath "$AURA_BIN")"
 WORK="$(mktemp -d)"
-trap 'kill "${SERVER_PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+cleanup() {
+  if [ -n "${SERVER_PID:-}" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  drop_fresh_database
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
 python3 -m venv "$WORK/venv"
 "$WORK/venv/bin/pip" install --quiet --disable-pip-version-check \
@@ -25,22 +45,21 @@ open(sys.argv[1] + "/clerk.pub", "wb").write(key.public_key().public_bytes(
     serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
 PY
 
-export DATABASE_URL="sqlite://$WORK/aura.db?mode=rwc" AURA_LOG=warn
-"$AURA_BIN" orgs create --name "Acme CI" --slug acme --clerk-org-id org_ci >/dev/null
-KEY="$("$AURA_BIN" keys create --org acme --name "webhooks ci" | tail -n 1)"
+fresh_database "$WORK" "$PG_ADMIN"
+# The key that seals webhook secrets at rest (PostgreSQL requires one).
+export AURA_WEBHOOK_SECRET_KEY="$(head -c 32 /dev/urandom | base64)"
+echo "--- database: ${DATABASE_URL%%\?*}"
+AURA_LOG=warn "$AURA_BIN" orgs create --name "Acme CI" --slug acme --clerk-org-id org_ci >/dev/null
+KEY="$(AURA_LOG=warn "$AURA_BIN" keys create --org acme --name "webhooks ci" | tail -n 1)"
 
-PORT="${WEBHOOKS_PORT:-18089}"
 CLERK_JWT_KEY="$(cat "$WORK/clerk.pub")" CLERK_ISSUER=https://clerk.ci.test \
-  AURA_WEBHOOK_ALLOW_PRIVATE_TARGETS=true \
-  "$AURA_BIN" serve --bind "127.0.0.1:$PORT" >"$WORK/serve.out" 2>"$WORK/serve.err" &
+  AURA_WEBHOOK_ALLOW_PRIVATE_TARGETS=true AURA_LOG=info AURA_LOG_FORMAT=json \
+  "$AURA_BIN" serve --bind 127.0.0.1:0 >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVER_PID=$!
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+ADDRESS="$(wait_for_address "$WORK/serve.err" "$SERVER_PID")"
 
 if ! "$WORK/venv/bin/python" tests/webhooks/standard_receiver.py \
-  "http://127.0.0.1:$PORT" "$KEY" "$WORK/clerk.pem"; then
+  "http://$ADDRESS" "$KEY" "$WORK/clerk.pem"; then
   echo "server log:"; tail -n 50 "$WORK/serve.err"
   exit 1
 fi

@@ -23,6 +23,8 @@ first = 1, 25, 100, and the server's peak resident memory (VmHWM) under load.
   cargo build --release --features bench   # the binary the runner drives
   bench/run.py                       # full: sqlite+postgres, 100k and 1M leads
   bench/run.py --smoke               # CI: sqlite, 2,000 leads, 2 s per scenario
+  bench/run.py --smoke --backends postgres --pg-url postgres://postgres@127.0.0.1:5432
+                                     # the same on a fresh PostgreSQL database, dropped after
   bench/run.py --backends sqlite --sizes 100000 --duration 10
 
 Needs wrk (installed with apt-get when missing) and, for the peer, Node (PostGraphile is
@@ -137,9 +139,19 @@ class Dataset:
             self.path = os.path.join(args.data_dir, f"aura-{leads}.db")
             self.url = f"sqlite://{self.path}?mode=rwc"
         else:
-            self.db_name = f"aura_bench_{leads}"
+            # A smoke run seeds a database of its own and drops it afterwards (`drop`); a
+            # full run keeps `aura_bench_<leads>` for the next one.
+            self.db_name = (
+                f"aura_bench_smoke_{os.getpid()}_{int(time.time())}"
+                if args.smoke else f"aura_bench_{leads}"
+            )
             self.url = f"{args.pg_url.rstrip('/')}/{self.db_name}"
         self.seed_seconds = None
+
+    def drop(self):
+        """Drops a smoke run's PostgreSQL database (WITH (FORCE): PostgreSQL 13+)."""
+        if self.backend == "postgres" and self.args.smoke:
+            self.psql(f"DROP DATABASE IF EXISTS {self.db_name} WITH (FORCE)")
 
     def aura(self, *argv, check=True):
         env = dict(os.environ, DATABASE_URL=self.url, AURA_LOG="warn")
@@ -532,7 +544,8 @@ def report(args, runs, total_seconds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--backends", default=None,
+                        help="sqlite,postgres (default; --smoke: sqlite)")
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
     parser.add_argument("--rounds", type=int, default=3,
@@ -550,13 +563,16 @@ def main():
     parser.add_argument("--no-peer", action="store_true", help="skip PostGraphile")
     parser.add_argument("--out", help="also write the report to this file")
     parser.add_argument("--smoke", action="store_true",
-                        help="CI smoke test: sqlite, 2,000 leads, 2 s per scenario, fresh data")
+                        help="CI smoke test: 2,000 leads, 2 s per scenario, fresh data (sqlite "
+                        "unless --backends says otherwise; a PostgreSQL database is dropped after)")
     args = parser.parse_args()
     temp = None
     if args.smoke:
         temp = tempfile.mkdtemp(prefix="aura-bench-")
-        args.backends, args.sizes, args.duration, args.rounds = "sqlite", "2000", 2, 1
-        args.connections, args.data_dir, args.no_peer = 8, temp, True
+        args.backends = args.backends or "sqlite"
+        args.sizes, args.duration, args.rounds = "2000", 2, 1
+        args.connections, args.data_dir, args.no_peer, args.reseed = 8, temp, True, True
+    args.backends = args.backends or "sqlite,postgres"
     args.binary = os.path.abspath(args.binary)
     if not os.path.exists(args.binary):
         fail(f"{args.binary} does not exist: build it first (cargo build --release --features bench)")
@@ -567,7 +583,11 @@ def main():
     runs = []
     for backend in args.backends.split(","):
         for size in (int(s) for s in args.sizes.split(",")):
-            runs.append(bench_dataset(args, Dataset(args, backend, size), log_dir))
+            dataset = Dataset(args, backend, size)
+            try:
+                runs.append(bench_dataset(args, dataset, log_dir))
+            finally:
+                dataset.drop()
     text = report(args, runs, time.monotonic() - started)
     print(text)
     for _, extra in runs:

@@ -8,6 +8,11 @@
 //!   `GET /v1/leads` serves, fetched with one hand-written statement and serialized to the
 //!   same JSON, with no GraphQL, no authentication and no rate limiter. It serves the demo
 //!   organization (`aura demo`), whose id is looked up once and kept for the process's life.
+//! - `GET /bench/nested`: the nested query's own floor ("db floor nested"): the statements
+//!   the GraphQL nested query needs (the page of 25 leads, each lead's newest 25 calls with
+//!   their closer, each lead's newest 25 payments with their product), hand-written, best
+//!   per backend (`LATERAL … LIMIT` on PostgreSQL, `ROW_NUMBER()` on SQLite), through the
+//!   same pool, serialized to the same JSON shape, with no GraphQL.
 //! - `GET /bench/depth?after=<cursor>`: how many of the demo organization's leads come
 //!   before a cursor's row (newer, in list order), so the runner can check how deep its
 //!   deep page is.
@@ -46,6 +51,7 @@ pub fn routes() -> Route {
     Route::new()
         .at("/noop", get(noop))
         .at("/leads", get(db_floor))
+        .at("/nested", get(nested_floor))
         .at("/statements", get(statements))
         .at("/depth", get(depth))
 }
@@ -148,6 +154,152 @@ async fn floor_page(
             "next_cursor": if has_more { next_cursor } else { None },
         }
     }))
+}
+
+#[handler]
+async fn nested_floor(core: Data<&Core>) -> Response {
+    match nested_page(core.db.conn()).await {
+        Ok(body) => Json(body).into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "bench nested floor failed");
+            Json(json!({"success": false, "error": err, "code": "INTERNAL_ERROR"}))
+                .with_status(StatusCode::INTERNAL_SERVER_ERROR)
+                .into_response()
+        }
+    }
+}
+
+/// Each parent's newest `CHILDREN` rows of `table` (with `joined` columns of its LEFT
+/// JOINed related row), for the parents in `lead_ids`: one statement.
+fn children_sql(
+    backend: DbBackend,
+    table: &str,
+    columns: &str,
+    join: &str,
+    lead_ids: usize,
+) -> String {
+    const CHILDREN: usize = 25;
+    let ids: Vec<String> = (0..lead_ids).map(|i| placeholder(backend, i + 2)).collect();
+    match backend {
+        DbBackend::Postgres => {
+            let values: Vec<String> = ids.iter().map(|p| format!("({p}::uuid)")).collect();
+            format!(
+                "SELECT {columns} FROM (VALUES {}) AS p(lead_id) CROSS JOIN LATERAL \
+                 (SELECT * FROM {table} c WHERE c.organization_id = $1 AND c.lead_id = p.lead_id \
+                 ORDER BY c.created_at DESC, c.id DESC LIMIT {CHILDREN}) c {join}",
+                values.join(", ")
+            )
+        }
+        _ => format!(
+            "SELECT {columns} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY lead_id \
+             ORDER BY created_at DESC, id DESC) AS rank FROM {table} \
+             WHERE organization_id = ? AND lead_id IN ({})) c {join} WHERE c.rank <= {CHILDREN} \
+             ORDER BY c.lead_id, c.created_at DESC, c.id DESC",
+            ids.join(", ")
+        ),
+    }
+}
+
+async fn nested_page(db: &DatabaseConnection) -> Result<serde_json::Value, String> {
+    let org = demo_org(db).await?;
+    let backend = db.get_database_backend();
+    let page = floor_page(db, None).await?;
+    let leads = page["data"].as_array().cloned().unwrap_or_default();
+    let lead_ids: Vec<Uuid> = leads
+        .iter()
+        .filter_map(|l| l["id"].as_str())
+        .filter_map(|id| ids::decode(IdKind::Lead, id).ok())
+        .collect();
+    let mut values: Vec<Value> = vec![org.into()];
+    values.extend(lead_ids.iter().map(|id| Value::from(*id)));
+    let calls_sql = children_sql(
+        backend,
+        "calls",
+        "c.id, c.lead_id, c.scheduled_at, c.status, t.id AS closer_id, t.name AS closer_name, \
+         t.commission_rate_ppm",
+        "LEFT JOIN team_members t ON t.id = c.closer_id",
+        lead_ids.len(),
+    );
+    let payments_sql = children_sql(
+        backend,
+        "payments",
+        "c.id, c.lead_id, c.amount, c.currency, c.status, p.id AS product_id, \
+         p.name AS product_name",
+        "LEFT JOIN products p ON p.id = c.product_id",
+        lead_ids.len(),
+    );
+    let (calls, payments) = tokio::try_join!(
+        db.query_all_raw(Statement::from_sql_and_values(
+            backend,
+            calls_sql,
+            values.clone()
+        )),
+        db.query_all_raw(Statement::from_sql_and_values(
+            backend,
+            payments_sql,
+            values
+        )),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut by_lead: std::collections::HashMap<
+        Uuid,
+        (Vec<serde_json::Value>, Vec<serde_json::Value>),
+    > = std::collections::HashMap::new();
+    for row in &calls {
+        let lead: Uuid = row.try_get("", "lead_id").map_err(|e| e.to_string())?;
+        let closer: Option<Uuid> = row.try_get("", "closer_id").map_err(|e| e.to_string())?;
+        let rate: Option<i64> = row
+            .try_get("", "commission_rate_ppm")
+            .map_err(|e| e.to_string())?;
+        let call = json!({
+            "id": ids::encode(IdKind::Call, row.try_get::<Uuid>("", "id").map_err(|e| e.to_string())?),
+            "scheduledAt": crate::time::format_rfc3339(
+                row.try_get::<DateTime<Utc>>("", "scheduled_at").map_err(|e| e.to_string())?
+            ),
+            "status": row.try_get::<String>("", "status").map_err(|e| e.to_string())?.to_uppercase(),
+            "closer": closer.map(|id| json!({
+                "id": ids::encode(IdKind::TeamMember, id),
+                "name": row.try_get::<Option<String>>("", "closer_name").ok().flatten(),
+                "commissionRate": rate.and_then(|ppm| crate::domain::CommissionRate::from_ppm(ppm).ok()).map(|r| r.to_string()),
+            })),
+        });
+        by_lead.entry(lead).or_default().0.push(call);
+    }
+    for row in &payments {
+        let lead: Uuid = row.try_get("", "lead_id").map_err(|e| e.to_string())?;
+        let product: Option<Uuid> = row.try_get("", "product_id").map_err(|e| e.to_string())?;
+        let payment = json!({
+            "id": ids::encode(IdKind::Payment, row.try_get::<Uuid>("", "id").map_err(|e| e.to_string())?),
+            "amount": row.try_get::<i64>("", "amount").map_err(|e| e.to_string())?,
+            "currency": row.try_get::<String>("", "currency").map_err(|e| e.to_string())?,
+            "status": row.try_get::<String>("", "status").map_err(|e| e.to_string())?.to_uppercase(),
+            "product": product.map(|id| json!({
+                "id": ids::encode(IdKind::Product, id),
+                "name": row.try_get::<Option<String>>("", "product_name").ok().flatten(),
+            })),
+        });
+        by_lead.entry(lead).or_default().1.push(payment);
+    }
+    let edges: Vec<serde_json::Value> = leads
+        .iter()
+        .zip(&lead_ids)
+        .map(|(lead, id)| {
+            let (calls, payments) = by_lead.remove(id).unwrap_or_default();
+            json!({"node": {
+                "id": lead["id"],
+                "name": lead["name"],
+                "calls": calls,
+                "payments": payments,
+            }})
+        })
+        .collect();
+    Ok(json!({"data": {"leads": {
+        "edges": edges,
+        "pageInfo": {
+            "hasNextPage": page["pagination"]["has_more"],
+            "endCursor": page["pagination"]["next_cursor"],
+        },
+    }}}))
 }
 
 #[handler]

@@ -25,14 +25,29 @@ pub const DEMO_SLUG: &str = "demo";
 pub const DEFAULT_LEADS: usize = 500;
 const SEED: u64 = 0x00A0_2A5E_ED5E_ED01;
 const INSERT_CHUNK: usize = 500;
+/// 2026-12-01T00:00:00Z: the day the demo's ids are made as if seeded on.
+const ID_ANCHOR_UNIX: i64 = 1_796_083_200;
 
 /// SplitMix64: tiny, fast, and stable forever (unlike `StdRng`), so the demo data is too.
-struct Rng(u64);
+/// `id_shift` moves the time part of the ids it makes from the anchor to a fixed day, so
+/// the demo's ids are the same whichever day it is seeded (the API documents' examples
+/// are demo ids), while rows keep their real, anchor-relative timestamps.
+struct Rng {
+    state: u64,
+    id_shift: Duration,
+}
 
 impl Rng {
+    fn new(seed: u64, anchor: DateTime<Utc>) -> Self {
+        Rng {
+            state: seed,
+            id_shift: DateTime::<Utc>::from_timestamp(ID_ANCHOR_UNIX, 0).unwrap_or_default()
+                - anchor,
+        }
+    }
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
@@ -46,13 +61,14 @@ impl Rng {
     fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
-    /// A UUIDv7 for `at`, with random bits from this generator.
+    /// A UUIDv7 for `at` (as if seeded on the fixed day), with random bits from this
+    /// generator.
     fn uuid_at(&mut self, at: DateTime<Utc>) -> Uuid {
         let mut bytes = [0u8; 10];
         bytes[..8].copy_from_slice(&self.next_u64().to_be_bytes());
         bytes[8..].copy_from_slice(&self.next_u64().to_be_bytes()[..2]);
-        uuid::Builder::from_unix_timestamp_millis(at.timestamp_millis().max(0) as u64, &bytes)
-            .into_uuid()
+        let millis = (at + self.id_shift).timestamp_millis().max(0) as u64;
+        uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid()
     }
 }
 
@@ -175,7 +191,7 @@ async fn seed(db: &DatabaseConnection, options: &DemoOptions) -> AppResult<organ
     }
     let slug = Slug::parse(DEMO_SLUG).map_err(AppError::internal)?;
     let org = crate::services::orgs::create(&txn, "Demo Sales Team", &slug, None).await?;
-    let mut rng = Rng(SEED);
+    let mut rng = Rng::new(SEED, options.anchor);
     let anchor = options.anchor;
     let start = anchor - Duration::days(90);
     let team = seed_team(&txn, &mut rng, org.id, start).await?;

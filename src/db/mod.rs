@@ -98,8 +98,10 @@ pub async fn connect_with(
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        // A request waits at most this long for a connection: past it, 503 with
+        // Retry-After is more useful to a client (and a load balancer) than a hang.
+        .connect_timeout(Duration::from_secs(3))
+        .acquire_timeout(Duration::from_secs(5))
         // Our own check before acquire (`check_before_use`) replaces sqlx's ping on every
         // acquire.
         .test_before_acquire(false);

@@ -9,7 +9,7 @@ use entities::booking_link;
 use super::context::core;
 use super::enums::Gql;
 use super::mutations::lead::UtmInput;
-use super::resources::booking_link::{BookingQuestion, WeeklyInterval, questions};
+use super::resources::booking_link::{BookingQuestion, WeeklyInterval, questions, weekly_hours};
 use super::scalars::DateTime;
 use crate::domain::text::timezone as parse_zone;
 use crate::services::booking::{self as service, BookerInput, Booking};
@@ -17,14 +17,18 @@ use crate::services::booking::{self as service, BookerInput, Booking};
 /// What a booking page shows about a link.
 pub struct PublicBookingLink(pub booking_link::Model);
 
+/// What a booking page shows about an active booking link (no internal ids).
 #[Object]
 impl PublicBookingLink {
+    /// The link's slug (`/book/{slug}`).
     async fn slug(&self) -> &str {
         &self.0.slug
     }
+    /// What the booking page calls it.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// How long a booked call lasts.
     async fn duration_minutes(&self) -> i32 {
         self.0.duration_minutes
     }
@@ -32,12 +36,15 @@ impl PublicBookingLink {
     async fn timezone(&self) -> &str {
         &self.0.timezone
     }
+    /// When in the week it can be booked, in `timezone`.
     async fn weekly_hours(&self) -> Vec<WeeklyInterval> {
-        serde_json::from_value(self.0.weekly_hours.clone()).unwrap_or_default()
+        weekly_hours(&self.0.weekly_hours)
     }
+    /// How far ahead a slot must be booked, in minutes.
     async fn min_notice_minutes(&self) -> i32 {
         self.0.min_notice_minutes
     }
+    /// How many days ahead slots are offered.
     async fn horizon_days(&self) -> i32 {
         self.0.horizon_days
     }
@@ -51,7 +58,9 @@ impl PublicBookingLink {
 /// A bookable start time.
 #[derive(SimpleObject)]
 pub struct AvailableSlot {
+    /// When the call would start: pass it to `bookCall(start:)`.
     pub start: DateTime,
+    /// When the call would end.
     pub end: DateTime,
     /// `start` in the requested time zone, RFC 3339 with its offset, for display.
     pub local_start: String,
@@ -60,10 +69,13 @@ pub struct AvailableSlot {
 /// A call booked through a public link, as the booker may see it.
 #[derive(SimpleObject)]
 pub struct PublicBooking {
+    /// When the call starts.
     pub start: DateTime,
+    /// When the call ends.
     pub end: DateTime,
     /// `SCHEDULED` or `CANCELED`.
     pub status: super::resources::call::CallStatus,
+    /// The link it was booked through.
     pub booking_link: PublicBookingLinkRef,
     /// Reschedules or cancels this booking; returned only by `bookCall`. Keep it secret.
     pub token: Option<String>,
@@ -72,7 +84,9 @@ pub struct PublicBooking {
 /// The link a booking belongs to.
 #[derive(SimpleObject)]
 pub struct PublicBookingLinkRef {
+    /// The link's slug.
     pub slug: String,
+    /// What the booking page calls it.
     pub name: String,
     /// IANA time zone of the link.
     pub timezone: String,
@@ -108,7 +122,7 @@ impl PublicBookingQuery {
     async fn public_booking_link(
         &self,
         ctx: &Context<'_>,
-        slug: String,
+        #[graphql(desc = "The link's slug, as in `/book/{slug}`.")] slug: String,
     ) -> Result<PublicBookingLink> {
         Ok(PublicBookingLink(
             service::active_link(core(ctx).db.conn(), &slug).await?,
@@ -117,7 +131,11 @@ impl PublicBookingQuery {
 
     /// A booking by its token (from `bookCall`), as its booker may see it: for a page
     /// that shows, moves or cancels it. No credential needed: the token is the credential.
-    async fn public_booking(&self, ctx: &Context<'_>, token: String) -> Result<PublicBooking> {
+    async fn public_booking(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The token `bookCall` returned.")] token: String,
+    ) -> Result<PublicBooking> {
         Ok(service::find(&core(ctx).db, &token).await?.into())
     }
 
@@ -128,9 +146,10 @@ impl PublicBookingQuery {
     async fn available_slots(
         &self,
         ctx: &Context<'_>,
-        slug: String,
-        from: DateTime,
-        to: DateTime,
+        #[graphql(desc = "The link's slug.")] slug: String,
+        #[graphql(desc = "The first instant to look from.")] from: DateTime,
+        #[graphql(desc = "The instant to look until, at most 31 days after `from`.")] to: DateTime,
+        #[graphql(desc = "IANA time zone for `localStart`; the link's own when omitted.")]
         timezone: Option<String>,
     ) -> Result<Vec<AvailableSlot>> {
         service::check_range(from.0, to.0)?;
@@ -166,11 +185,12 @@ impl BookingMutation {
     async fn book_call(
         &self,
         ctx: &Context<'_>,
-        slug: String,
-        start: DateTime,
-        name: String,
+        #[graphql(desc = "The link's slug.")] slug: String,
+        #[graphql(desc = "A `start` from `availableSlots`.")] start: DateTime,
+        #[graphql(desc = "The booker's name, 1 to 200 characters.")] name: String,
+        #[graphql(desc = "The booker's e-mail address; an existing lead with it is reused.")]
         email: String,
-        phone: Option<String>,
+        #[graphql(desc = "The booker's phone number.")] phone: Option<String>,
         #[graphql(desc = "Answers to the booking form, as a JSON object.")] answers: Option<
             Json<serde_json::Value>,
         >,
@@ -196,8 +216,8 @@ impl BookingMutation {
     async fn reschedule_booking(
         &self,
         ctx: &Context<'_>,
-        token: String,
-        start: DateTime,
+        #[graphql(desc = "The token `bookCall` returned.")] token: String,
+        #[graphql(desc = "A free `start` of the same link.")] start: DateTime,
     ) -> Result<PublicBooking> {
         let booking =
             service::reschedule(&core(ctx).db, &token, start.0, crate::time::now()).await?;
@@ -208,7 +228,8 @@ impl BookingMutation {
     async fn cancel_booking(
         &self,
         ctx: &Context<'_>,
-        token: String,
+        #[graphql(desc = "The token `bookCall` returned.")] token: String,
+        #[graphql(desc = "Why, at most 1000 characters; added to the call's notes.")]
         reason: Option<String>,
     ) -> Result<PublicBooking> {
         let booking = service::cancel(&core(ctx).db, &token, reason.as_deref()).await?;

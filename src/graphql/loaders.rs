@@ -65,12 +65,19 @@ where
     }
 }
 
-/// A parent's children, newest first, at most `limit` of them.
+/// A parent's children, newest first, at most `limit` of them, continuing strictly after
+/// the position `after` (`created_at`, `id`) when it is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ChildrenOf {
     pub parent: Uuid,
     pub limit: u16,
+    pub after: Option<(chrono::DateTime<chrono::Utc>, Uuid)>,
 }
+
+/// The statements a batch needs: one per distinct (limit, after). Callers almost always
+/// ask one limit and no cursor per batch (`leads { calls(first: 5) }`); a cursor is for
+/// paging one parent's children.
+type Slice = (u16, Option<(chrono::DateTime<chrono::Utc>, Uuid)>);
 
 /// Loads the children of `E` whose `parent_column` points at the key.
 pub struct ByParent<E: TenantEntity> {
@@ -92,8 +99,8 @@ where
         keys: &[ChildrenOf],
     ) -> Result<HashMap<ChildrenOf, Vec<E::Model>>, LoadError> {
         let mut out = empty_lists(keys);
-        for (limit, parents) in by_limit(keys) {
-            let statement = self.newest_children(&parents, limit);
+        for (slice, parents) in by_slice(keys) {
+            let statement = self.newest_children(&parents, slice);
             let backend = self.db.get_database_backend();
             let rows = E::find()
                 .from_raw_sql(backend.build(&statement))
@@ -102,29 +109,41 @@ where
                 .map_err(db_error)?;
             for row in rows {
                 let parent = uuid_of(row.get(self.parent_column));
-                push_child(&mut out, parent, limit, row);
+                push_child(&mut out, parent, slice, row);
             }
         }
         Ok(out)
     }
 }
 
-/// Callers almost always ask for one limit per batch; each distinct limit is one statement.
-fn by_limit(keys: &[ChildrenOf]) -> HashMap<u16, Vec<Uuid>> {
-    let mut by_limit: HashMap<u16, Vec<Uuid>> = HashMap::new();
+/// The keys of a batch grouped by what their statement needs.
+fn by_slice(keys: &[ChildrenOf]) -> HashMap<Slice, Vec<Uuid>> {
+    let mut by_slice: HashMap<Slice, Vec<Uuid>> = HashMap::new();
     for key in keys {
-        by_limit.entry(key.limit).or_default().push(key.parent);
+        by_slice
+            .entry((key.limit, key.after))
+            .or_default()
+            .push(key.parent);
     }
-    by_limit
+    by_slice
 }
 
 fn empty_lists<T>(keys: &[ChildrenOf]) -> HashMap<ChildrenOf, Vec<T>> {
     keys.iter().map(|key| (*key, Vec::new())).collect()
 }
 
-fn push_child<T>(out: &mut HashMap<ChildrenOf, Vec<T>>, parent: Option<Uuid>, limit: u16, row: T) {
+fn push_child<T>(
+    out: &mut HashMap<ChildrenOf, Vec<T>>,
+    parent: Option<Uuid>,
+    (limit, after): Slice,
+    row: T,
+) {
     if let Some(parent) = parent
-        && let Some(children) = out.get_mut(&ChildrenOf { parent, limit })
+        && let Some(children) = out.get_mut(&ChildrenOf {
+            parent,
+            limit,
+            after,
+        })
     {
         children.push(row);
     }
@@ -139,27 +158,57 @@ impl<E: TenantEntity> ByParent<E> {
         }
     }
 
-    /// `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY created_at DESC, id DESC)` keeps
-    /// each parent's newest `limit` children in a single statement; the outer query reads
-    /// them as `ranked`, newest first.
-    fn newest_children(&self, parents: &[Uuid], limit: u16) -> SelectStatement {
+    /// Each parent's newest `limit` children (after the cursor, if any), in one
+    /// statement, read as `ranked`, newest first. Per backend, what its planner does best
+    /// (measured in BENCHMARKS.md): PostgreSQL walks the `(organization_id, parent,
+    /// created_at, id)` index once per parent and stops after `limit` rows (`LATERAL …
+    /// LIMIT`); SQLite numbers the rows with `ROW_NUMBER() OVER (PARTITION BY parent
+    /// ORDER BY created_at DESC, id DESC)` and keeps the first `limit`.
+    fn newest_children(&self, parents: &[Uuid], (limit, after): Slice) -> SelectStatement {
         let table = E::default();
-        let rank = Alias::new("aura_rank");
-        let mut window = WindowStatement::partition_by((table, self.parent_column));
-        window
-            .order_by((table, E::created_at_column()), Order::Desc)
-            .order_by((table, E::id_column()), Order::Desc);
-        let ranked_rows = Query::select()
+        let mut children = Query::select()
             .column((table, Asterisk))
-            .expr_window_as(Func::cust("ROW_NUMBER"), window, rank.clone())
             .from(table)
             .and_where(Expr::col((table, E::organization_column())).eq(self.organization_id))
-            .and_where(Expr::col((table, self.parent_column)).is_in(parents.iter().copied()))
             .to_owned();
-        Query::select()
-            .column((ranked(), Asterisk))
-            .from_subquery(ranked_rows, ranked())
-            .and_where(Expr::col((ranked(), rank)).lte(i64::from(limit)))
+        if let Some((created_at, id)) = after {
+            children.and_where(
+                Expr::tuple([
+                    Expr::col((table, E::created_at_column())),
+                    Expr::col((table, E::id_column())),
+                ])
+                .lt(Expr::tuple([Expr::value(created_at), Expr::value(id)])),
+            );
+        }
+        let mut outer = Query::select();
+        outer.column((ranked(), Asterisk));
+        if self.db.get_database_backend() == sea_orm::DbBackend::Postgres && !parents.is_empty() {
+            let parent_ids = Alias::new("parent_ids");
+            children
+                .and_where(
+                    Expr::col((table, self.parent_column))
+                        .equals((parent_ids.clone(), Alias::new("column1"))),
+                )
+                .order_by((table, E::created_at_column()), Order::Desc)
+                .order_by((table, E::id_column()), Order::Desc)
+                .limit(u64::from(limit));
+            outer
+                .from_values(parents.iter().copied(), parent_ids)
+                .join_lateral(JoinType::InnerJoin, children, ranked(), Expr::cust("TRUE"));
+        } else {
+            let rank = Alias::new("aura_rank");
+            let mut window = WindowStatement::partition_by((table, self.parent_column));
+            window
+                .order_by((table, E::created_at_column()), Order::Desc)
+                .order_by((table, E::id_column()), Order::Desc);
+            children
+                .expr_window_as(Func::cust("ROW_NUMBER"), window, rank.clone())
+                .and_where(Expr::col((table, self.parent_column)).is_in(parents.iter().copied()));
+            outer
+                .from_subquery(children, ranked())
+                .and_where(Expr::col((ranked(), rank)).lte(i64::from(limit)));
+        }
+        outer
             .order_by((ranked(), E::created_at_column()), Order::Desc)
             .order_by((ranked(), E::id_column()), Order::Desc)
             .to_owned()
@@ -203,8 +252,8 @@ where
         let joined = Alias::new("joined");
         let joined_id = format!("{JOINED_PREFIX}{}", R::id_column().as_str());
         let mut out = empty_lists(keys);
-        for (limit, parents) in by_limit(keys) {
-            let mut statement = self.children.newest_children(&parents, limit);
+        for (slice, parents) in by_slice(keys) {
+            let mut statement = self.children.newest_children(&parents, slice);
             statement.join_as(
                 JoinType::LeftJoin,
                 R::default(),
@@ -244,7 +293,7 @@ where
                     None => None,
                 };
                 let parent = uuid_of(child.get(self.children.parent_column));
-                push_child(&mut out, parent, limit, (child, target));
+                push_child(&mut out, parent, slice, (child, target));
             }
         }
         Ok(out)

@@ -30,6 +30,8 @@ pub use context::Core;
 use context::RequestContext;
 use loaders::{BatchQueue, Loaders, drive};
 
+/// Reads: every resource by id and as a connection, `node`, webhooks and events, API keys,
+/// and the public booking reads (which need no credential).
 #[derive(MergedObject, Default)]
 pub struct Query(
     query::ResourceQuery,
@@ -38,7 +40,9 @@ pub struct Query(
     webhooks::WebhookQuery,
 );
 
-/// Every mutation, merged: add yours as another member.
+// Every mutation, merged: add yours as another member.
+/// Writes: the app's changes (Clerk users), webhook management (`webhooks:write`), API
+/// keys (organization admins) and the public booking operations (no credential).
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     api_keys::ApiKeyMutation,
@@ -178,9 +182,11 @@ fn schema_with(core: Option<Core>, validation: ValidationMode) -> AuraSchema {
     builder.finish()
 }
 
-/// The schema in SDL, as committed in `schema/schema.graphql`.
+/// The schema in SDL, as committed in `schema/schema.graphql`, with each custom scalar's
+/// `@specifiedBy` (as introspection's `specifiedByURL` reports it).
 pub fn sdl() -> String {
-    build_schema(None).sdl()
+    build_schema(None)
+        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 /// Runs one operation as `actor` (or anonymously), with fresh loaders scoped to the
@@ -268,16 +274,175 @@ async fn execute_once(
 }
 
 /// Errors raised by async-graphql itself (syntax, unknown fields, bad variables) carry
-/// no code; every error a client sees must have one.
+/// no code; every error a client sees must have one. One about an argument's value (an
+/// enum value that does not exist, a string for a `Money`) also names the field, as the
+/// services' validation errors do: `Invalid value for argument "input.eventTypes.0"`
+/// gets `field: "eventTypes"`.
 pub fn ensure_code(error: &mut ServerError) {
     let has_code = error
         .extensions
         .as_ref()
         .is_some_and(|ext| ext.get("code").is_some());
     if !has_code {
-        error
-            .extensions
-            .get_or_insert_with(Default::default)
-            .set("code", "VALIDATION_ERROR");
+        let field = argument_of(&error.message);
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        extensions.set("code", "VALIDATION_ERROR");
+        if let Some(field) = field {
+            extensions.set("field", field);
+        }
+    }
+}
+
+/// The field an async-graphql argument error is about, named as the services name it:
+/// the argument, or the field of its `input` (`types.0` → `types`, `input.scopes.0` →
+/// `scopes`, `input.weeklyHours.2.day` → `weeklyHours`).
+fn argument_of(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("Invalid value for argument \"")?;
+    let path = &rest[..rest.find('"')?];
+    let segments: Vec<&str> = path.split('.').collect();
+    let field = match segments.as_slice() {
+        ["input", field, ..] => field,
+        [argument, ..] => argument,
+        [] => return None,
+    };
+    Some((*field).to_owned()).filter(|f| !f.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+
+    /// A field: its name, its type, its arguments' names.
+    type Field = (String, String, Vec<String>);
+    /// A type: its name, its interfaces, its fields.
+    type Shape = (String, Vec<String>, Vec<Field>);
+
+    /// Every object and input type of the schema.
+    fn shapes() -> Vec<Shape> {
+        let document = async_graphql::parser::parse_schema(sdl()).expect("the SDL parses");
+        document
+            .definitions
+            .into_iter()
+            .filter_map(|definition| match definition {
+                TypeSystemDefinition::Type(ty) => Some(ty.node),
+                _ => None,
+            })
+            .filter_map(|ty| {
+                let name = ty.name.node.to_string();
+                match ty.kind {
+                    TypeKind::Object(object) => Some((
+                        name,
+                        object
+                            .implements
+                            .iter()
+                            .map(|i| i.node.to_string())
+                            .collect(),
+                        object
+                            .fields
+                            .iter()
+                            .map(|f| {
+                                (
+                                    f.node.name.node.to_string(),
+                                    f.node.ty.node.to_string(),
+                                    f.node
+                                        .arguments
+                                        .iter()
+                                        .map(|a| a.node.name.node.to_string())
+                                        .collect(),
+                                )
+                            })
+                            .collect(),
+                    )),
+                    TypeKind::InputObject(input) => Some((
+                        name,
+                        Vec::new(),
+                        input
+                            .fields
+                            .iter()
+                            .map(|f| {
+                                (
+                                    f.node.name.node.to_string(),
+                                    f.node.ty.node.to_string(),
+                                    Vec::new(),
+                                )
+                            })
+                            .collect(),
+                    )),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_amount_is_money() {
+        for (ty, _, fields) in shapes() {
+            for (field, field_type, _) in fields {
+                if field.ends_with("mount") {
+                    assert!(
+                        field_type.trim_end_matches('!') == "Money",
+                        "{ty}.{field} is {field_type}, not Money"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_type_with_an_id_is_a_node_and_no_list_of_nodes_is_unbounded() {
+        let shapes = shapes();
+        let nodes: Vec<&String> = shapes
+            .iter()
+            .filter(|(_, implements, _)| implements.iter().any(|i| i == "Node"))
+            .map(|(name, _, _)| name)
+            .collect();
+        for (ty, implements, fields) in &shapes {
+            // A deleted webhook's id names what no longer exists: `node` cannot fetch it.
+            let has_id = fields.iter().any(|(f, t, _)| f == "id" && t == "ID!");
+            if has_id && ty != "DeletedWebhook" && !ty.ends_with("Input") {
+                assert!(implements.iter().any(|i| i == "Node"), "{ty} has an id");
+            }
+            for (field, field_type, _) in fields {
+                let item = field_type.trim_matches(|c| "[]!".contains(c));
+                // A plain list of nodes is a page's own `nodes`, or an organization's API
+                // keys (a handful, listed to admins); any other can grow without bound.
+                let bounded = ty.ends_with("Connection") && field == "nodes"
+                    || (ty.as_str(), field.as_str()) == ("Query", "apiKeys");
+                if field_type.starts_with('[') && nodes.contains(&&item.to_owned()) {
+                    assert!(
+                        bounded,
+                        "{ty}.{field} is a plain list of {item}: make it a connection"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn argument_errors_name_their_field() {
+        let mut error = ServerError::new(
+            "Invalid value for argument \"input.eventTypes.0\", enumeration type \"EventTypeName\" does not contain the value \"lead.created\"",
+            None,
+        );
+        ensure_code(&mut error);
+        let extensions = error.extensions.expect("extensions");
+        assert_eq!(
+            extensions.get("code"),
+            Some(&async_graphql::Value::from("VALIDATION_ERROR"))
+        );
+        assert_eq!(
+            extensions.get("field"),
+            Some(&async_graphql::Value::from("eventTypes"))
+        );
+        assert_eq!(
+            argument_of("Invalid value for argument \"types.0\", …").as_deref(),
+            Some("types")
+        );
+        assert_eq!(
+            argument_of("Invalid value for argument \"input.weeklyHours.2.day\", …").as_deref(),
+            Some("weeklyHours")
+        );
+        assert_eq!(argument_of("Unknown field \"x\""), None);
     }
 }

@@ -1,9 +1,13 @@
 //! The read side of the schema: a get and a connection for every resource, and `node`.
 
 use async_graphql::{Context, ID, Interface, Object, Result};
-use entities::{booking_link, call, lead, payment, product, team_member};
+use entities::{
+    api_key, booking_link, call, event, lead, payment, product, team_member, webhook_delivery,
+    webhook_subscription,
+};
 
-use super::context::authorize;
+use super::api_keys::ApiKey;
+use super::context::{actor, authorize};
 use super::pagination::PageConnection;
 use super::resources::booking_link::{BookingLink, BookingLinkFilter};
 use super::resources::call::{Call, CallFilter};
@@ -12,12 +16,20 @@ use super::resources::payment::{Payment, PaymentFilter};
 use super::resources::product::{Product, ProductFilter};
 use super::resources::team_member::{TeamMember, TeamMemberFilter};
 use super::resources::{find_in_org, get, list};
+use super::subscription::LiveEvent;
+use super::webhooks::{Delivery, Webhook};
 use crate::domain::Scope;
 use crate::ids::{self, IdKind};
+use crate::services::events::may_read;
 
-/// Anything with a global id.
+/// An object with a global id: `node(id:)` fetches any of them again by it (what Relay
+/// and normalizing caches such as Apollo's and urql's rely on).
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID"))]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "The object's id, unique across Aura and stable: its prefix (`lead_`, `pay_`, …) names its type."
+))]
 pub enum Node {
     Lead(Lead),
     Call(Call),
@@ -25,6 +37,10 @@ pub enum Node {
     BookingLink(BookingLink),
     Product(Product),
     Payment(Payment),
+    Webhook(Webhook),
+    Delivery(Delivery),
+    LiveEvent(LiveEvent),
+    ApiKey(ApiKey),
 }
 
 #[derive(Default)]
@@ -33,8 +49,15 @@ pub struct ResourceQuery;
 #[Object]
 impl ResourceQuery {
     /// Fetches any object by its id (`lead_…`, `call_…`, `tm_…`, `bl_…`, `prod_…`,
-    /// `pay_…`). Null when it does not exist in your organization.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+    /// `pay_…`, `wh_…`, `dlv_…`, `evt_…`, `key_…`), with the permission reading it by its
+    /// own field needs (its resource's read scope; `webhooks:read` and the resource's
+    /// scope for an event; an organization admin for an API key). Null when it does not
+    /// exist in your organization.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The object's id.")] id: ID,
+    ) -> Result<Option<Node>> {
         let Some((kind, uuid)) = ids::parse_any(id.as_str()) else {
             return Ok(None);
         };
@@ -45,9 +68,18 @@ impl ResourceQuery {
             IdKind::BookingLink => Scope::BookingLinksRead,
             IdKind::Product => Scope::ProductsRead,
             IdKind::Payment => Scope::PaymentsRead,
-            _ => return Ok(None),
+            IdKind::Webhook | IdKind::Delivery | IdKind::Event => Scope::WebhooksRead,
+            IdKind::ApiKey => {
+                actor(ctx)?.require_key_admin()?;
+                let org = actor(ctx)?.organization_id;
+                return Ok(find_in_org::<api_key::Entity>(ctx, org, uuid)
+                    .await?
+                    .map(|m| Node::ApiKey(ApiKey(m))));
+            }
+            IdKind::Organization => return Ok(None),
         };
-        let org = authorize(ctx, scope)?.actor.organization_id;
+        let caller = &authorize(ctx, scope)?.actor;
+        let org = caller.organization_id;
         Ok(match kind {
             IdKind::Lead => find_in_org::<lead::Entity>(ctx, org, uuid)
                 .await?
@@ -67,12 +99,28 @@ impl ResourceQuery {
             IdKind::Payment => find_in_org::<payment::Entity>(ctx, org, uuid)
                 .await?
                 .map(|m| Node::Payment(Payment::from(m))),
-            _ => None,
+            IdKind::Webhook => find_in_org::<webhook_subscription::Entity>(ctx, org, uuid)
+                .await?
+                .map(|m| Node::Webhook(Webhook(m))),
+            IdKind::Delivery => find_in_org::<webhook_delivery::Entity>(ctx, org, uuid)
+                .await?
+                .map(|m| Node::Delivery(Delivery(m))),
+            // Like `event(id:)`: an event whose resource the caller may not read is not
+            // theirs.
+            IdKind::Event => find_in_org::<event::Entity>(ctx, org, uuid)
+                .await?
+                .filter(|m| may_read(caller, m))
+                .map(|m| Node::LiveEvent(LiveEvent::from(&m))),
+            IdKind::ApiKey | IdKind::Organization => None,
         })
     }
 
     /// A lead by id. Needs `leads:read`.
-    async fn lead(&self, ctx: &Context<'_>, id: ID) -> Result<Lead> {
+    async fn lead(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The lead's id.")] id: ID,
+    ) -> Result<Lead> {
         Ok(Lead(get::<lead::Entity>(ctx, Scope::LeadsRead, &id).await?))
     }
 
@@ -83,7 +131,7 @@ impl ResourceQuery {
         ctx: &Context<'_>,
         #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
         #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
-        filter: Option<LeadFilter>,
+        #[graphql(desc = "Only leads matching every field given.")] filter: Option<LeadFilter>,
     ) -> Result<PageConnection<Lead>> {
         Ok(list::<lead::Entity, _>(
             ctx,
@@ -97,7 +145,11 @@ impl ResourceQuery {
     }
 
     /// A call by id. Needs `calls:read`.
-    async fn call(&self, ctx: &Context<'_>, id: ID) -> Result<Call> {
+    async fn call(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The call's id.")] id: ID,
+    ) -> Result<Call> {
         Ok(Call::from(
             get::<call::Entity>(ctx, Scope::CallsRead, &id).await?,
         ))
@@ -110,7 +162,7 @@ impl ResourceQuery {
         ctx: &Context<'_>,
         #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
         #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
-        filter: Option<CallFilter>,
+        #[graphql(desc = "Only calls matching every field given.")] filter: Option<CallFilter>,
     ) -> Result<PageConnection<Call>> {
         Ok(list::<call::Entity, _>(
             ctx,
@@ -124,7 +176,11 @@ impl ResourceQuery {
     }
 
     /// A team member by id. Needs `team:read`.
-    async fn team_member(&self, ctx: &Context<'_>, id: ID) -> Result<TeamMember> {
+    async fn team_member(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The team member's id.")] id: ID,
+    ) -> Result<TeamMember> {
         Ok(TeamMember(
             get::<team_member::Entity>(ctx, Scope::TeamRead, &id).await?,
         ))
@@ -137,7 +193,9 @@ impl ResourceQuery {
         ctx: &Context<'_>,
         #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
         #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
-        filter: Option<TeamMemberFilter>,
+        #[graphql(desc = "Only members matching every field given.")] filter: Option<
+            TeamMemberFilter,
+        >,
     ) -> Result<PageConnection<TeamMember>> {
         Ok(list::<team_member::Entity, _>(
             ctx,
@@ -151,7 +209,11 @@ impl ResourceQuery {
     }
 
     /// A booking link by id. Needs `booking_links:read`.
-    async fn booking_link(&self, ctx: &Context<'_>, id: ID) -> Result<BookingLink> {
+    async fn booking_link(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The booking link's id.")] id: ID,
+    ) -> Result<BookingLink> {
         Ok(BookingLink(
             get::<booking_link::Entity>(ctx, Scope::BookingLinksRead, &id).await?,
         ))
@@ -164,7 +226,9 @@ impl ResourceQuery {
         ctx: &Context<'_>,
         #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
         #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
-        filter: Option<BookingLinkFilter>,
+        #[graphql(desc = "Only links matching every field given.")] filter: Option<
+            BookingLinkFilter,
+        >,
     ) -> Result<PageConnection<BookingLink>> {
         Ok(list::<booking_link::Entity, _>(
             ctx,
@@ -178,7 +242,11 @@ impl ResourceQuery {
     }
 
     /// A product by id. Needs `products:read`.
-    async fn product(&self, ctx: &Context<'_>, id: ID) -> Result<Product> {
+    async fn product(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The product's id.")] id: ID,
+    ) -> Result<Product> {
         Ok(Product(
             get::<product::Entity>(ctx, Scope::ProductsRead, &id).await?,
         ))
@@ -191,7 +259,9 @@ impl ResourceQuery {
         ctx: &Context<'_>,
         #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
         #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
-        filter: Option<ProductFilter>,
+        #[graphql(desc = "Only products matching every field given.")] filter: Option<
+            ProductFilter,
+        >,
     ) -> Result<PageConnection<Product>> {
         Ok(list::<product::Entity, _>(
             ctx,
@@ -205,7 +275,11 @@ impl ResourceQuery {
     }
 
     /// A payment by id. Needs `payments:read`.
-    async fn payment(&self, ctx: &Context<'_>, id: ID) -> Result<Payment> {
+    async fn payment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The payment's id.")] id: ID,
+    ) -> Result<Payment> {
         Ok(Payment::from(
             get::<payment::Entity>(ctx, Scope::PaymentsRead, &id).await?,
         ))
@@ -218,7 +292,9 @@ impl ResourceQuery {
         ctx: &Context<'_>,
         #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
         #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
-        filter: Option<PaymentFilter>,
+        #[graphql(desc = "Only payments matching every field given.")] filter: Option<
+            PaymentFilter,
+        >,
     ) -> Result<PageConnection<Payment>> {
         Ok(list::<payment::Entity, _>(
             ctx,

@@ -17,28 +17,36 @@ use super::subscription::LiveEvent;
 use crate::domain::Scope;
 use crate::error::AppError;
 use crate::ids::IdKind;
-use crate::services::events::{may_read, parse_types, readable_types};
+use crate::services::events::{may_read, readable_types};
 use crate::services::webhooks::{self as service, NewSubscription, SubscriptionChanges};
+use crate::views::{EventSelector, EventType, WireEnum};
 
 /// Where an organization's events are sent.
 pub struct Webhook(pub webhook_subscription::Model);
 
+/// A subscription: where events are sent, and which.
 #[Object]
 impl Webhook {
-    async fn id(&self) -> ID {
+    /// `wh_…`
+    pub async fn id(&self) -> ID {
         public_id(IdKind::Webhook, self.0.id)
     }
     /// Where deliveries are POSTed.
     async fn url(&self) -> &str {
         &self.0.url
     }
+    /// What the webhook is for, as you described it.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
-    /// The event types sent here, or `["*"]` for all.
-    async fn event_types(&self) -> Vec<String> {
-        crate::views::webhooks::event_types(&self.0.event_types)
+    /// The event types sent here, or `[ALL]` for every type.
+    async fn event_types(&self) -> Vec<Gql<EventSelector>> {
+        crate::views::webhooks::event_selectors(&self.0.event_types)
+            .into_iter()
+            .map(Gql)
+            .collect()
     }
+    /// Whether deliveries are sent (a disabled webhook keeps its pending deliveries).
     async fn enabled(&self) -> bool {
         self.0.enabled
     }
@@ -57,9 +65,11 @@ impl Webhook {
     async fn failing_since(&self) -> Option<DateTime> {
         self.0.failing_since.map(DateTime)
     }
+    /// When the webhook was created.
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()
     }
+    /// When the webhook last changed.
     async fn updated_at(&self) -> DateTime {
         self.0.updated_at.into()
     }
@@ -70,7 +80,9 @@ impl Webhook {
         ctx: &Context<'_>,
         #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
         #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
-        status: Option<Gql<webhook_delivery::DeliveryStatus>>,
+        #[graphql(desc = "Only deliveries with this status.")] status: Option<
+            Gql<webhook_delivery::DeliveryStatus>,
+        >,
     ) -> Result<PageConnection<Delivery>> {
         let subscription = self.0.id;
         Ok(list::<webhook_delivery::Entity, _>(
@@ -95,24 +107,35 @@ impl Webhook {
 /// One event on its way to one webhook.
 pub struct Delivery(pub webhook_delivery::Model);
 
+/// One event on its way to one webhook, with every attempt.
 #[Object]
 impl Delivery {
-    async fn id(&self) -> ID {
+    /// `dlv_…`
+    pub async fn id(&self) -> ID {
         public_id(IdKind::Delivery, self.0.id)
     }
+    /// The webhook it goes to (`wh_…`).
     async fn webhook_id(&self) -> ID {
         public_id(IdKind::Webhook, self.0.subscription_id)
     }
-    /// The event's id, also sent as the `webhook-id` header.
+    /// The event's id (`evt_…`), also sent as the `webhook-id` header.
     async fn event_id(&self) -> ID {
         public_id(IdKind::Event, self.0.event_id)
     }
-    async fn event_type(&self) -> &str {
-        &self.0.event_type
+    /// The event's type.
+    async fn event_type(&self) -> Result<Gql<EventType>> {
+        crate::views::webhooks::event_type(&self.0.event_type)
+            .map(Gql)
+            .ok_or_else(|| {
+                AppError::internal(format!("unknown stored event type {}", self.0.event_type))
+                    .into()
+            })
     }
+    /// Where the delivery stands.
     async fn status(&self) -> Gql<webhook_delivery::DeliveryStatus> {
         Gql(self.0.status)
     }
+    /// Attempts made so far.
     async fn attempt_count(&self) -> i32 {
         self.0.attempt_count
     }
@@ -120,6 +143,7 @@ impl Delivery {
     async fn next_attempt_at(&self) -> Option<DateTime> {
         self.0.next_attempt_at.map(DateTime)
     }
+    /// When the last attempt was made; null before the first.
     async fn last_attempt_at(&self) -> Option<DateTime> {
         self.0.last_attempt_at.map(DateTime)
     }
@@ -136,9 +160,11 @@ impl Delivery {
             .map(DeliveryAttempt)
             .collect())
     }
+    /// When the delivery was queued (when its event committed).
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()
     }
+    /// When the delivery last changed.
     async fn updated_at(&self) -> DateTime {
         self.0.updated_at.into()
     }
@@ -147,12 +173,14 @@ impl Delivery {
 /// One HTTP request made for a delivery.
 pub struct DeliveryAttempt(pub webhook_attempt::Model);
 
+/// One HTTP request made for a delivery.
 #[Object]
 impl DeliveryAttempt {
     /// 1 for the first attempt.
     async fn attempt(&self) -> i32 {
         self.0.attempt_number
     }
+    /// When the request was sent.
     async fn attempted_at(&self) -> DateTime {
         self.0.created_at.into()
     }
@@ -168,6 +196,7 @@ impl DeliveryAttempt {
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
     }
+    /// How long the endpoint took to answer, in milliseconds.
     async fn latency_ms(&self) -> i64 {
         self.0.latency_ms
     }
@@ -177,18 +206,21 @@ impl DeliveryAttempt {
     }
 }
 
+/// Narrows `webhooks`: every field given must match.
 #[derive(InputObject, Default)]
 pub struct WebhookFilter {
     #[graphql(flatten)]
     pub time: TimeRange,
+    /// Only enabled (`true`) or disabled (`false`) webhooks.
     pub enabled: Option<bool>,
 }
 
+/// Narrows `events`: every field given must match.
 #[derive(InputObject, Default)]
 pub struct EventFilter {
     /// Only these types (each needs its resource's read scope); all readable types when
     /// omitted.
-    pub types: Option<Vec<String>>,
+    pub types: Option<Vec<Gql<EventType>>>,
     /// Only events after this instant.
     pub created_after: Option<DateTime>,
     /// Only events before this instant.
@@ -207,7 +239,9 @@ impl WebhookQuery {
         ctx: &Context<'_>,
         #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
         #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
-        filter: Option<WebhookFilter>,
+        #[graphql(desc = "Only webhooks matching every field given.")] filter: Option<
+            WebhookFilter,
+        >,
     ) -> Result<PageConnection<Webhook>> {
         let filter = filter.unwrap_or_default();
         Ok(list::<webhook_subscription::Entity, _>(
@@ -228,7 +262,11 @@ impl WebhookQuery {
     }
 
     /// A webhook by id. Needs `webhooks:read`.
-    async fn webhook(&self, ctx: &Context<'_>, id: ID) -> Result<Webhook> {
+    async fn webhook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The webhook's id (`wh_…`).")] id: ID,
+    ) -> Result<Webhook> {
         Ok(Webhook(
             get::<webhook_subscription::Entity>(ctx, Scope::WebhooksRead, &id).await?,
         ))
@@ -242,14 +280,13 @@ impl WebhookQuery {
         ctx: &Context<'_>,
         #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
         #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
-        filter: Option<EventFilter>,
+        #[graphql(desc = "Only events matching every field given.")] filter: Option<EventFilter>,
     ) -> Result<PageConnection<LiveEvent>> {
         let filter = filter.unwrap_or_default();
-        let requested = filter
+        let requested: Option<Vec<EventType>> = filter
             .types
-            .as_deref()
-            .map(|t| parse_types("types", t))
-            .transpose()?;
+            .as_ref()
+            .map(|types| types.iter().map(|t| t.get()).collect());
         let types = readable_types(actor(ctx)?, requested.as_deref())?;
         let names: Vec<&'static str> = types.iter().map(|t| t.as_str()).collect();
         Ok(list::<event::Entity, _>(
@@ -273,7 +310,11 @@ impl WebhookQuery {
     }
 
     /// An event by id (`evt_…`, also the `webhook-id` of its deliveries).
-    async fn event(&self, ctx: &Context<'_>, id: ID) -> Result<LiveEvent> {
+    async fn event(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The event's id (`evt_…`).")] id: ID,
+    ) -> Result<LiveEvent> {
         let model = get::<event::Entity>(ctx, Scope::WebhooksRead, &id).await?;
         // Like the list: an event whose resource the caller may not read is not theirs.
         if !may_read(actor(ctx)?, &model) {
@@ -287,47 +328,67 @@ impl WebhookQuery {
     }
 }
 
+/// A new webhook.
 #[derive(InputObject)]
 pub struct CreateWebhookInput {
     /// An `https://` (or `http://`) URL that resolves to a public address.
     pub url: String,
-    /// At most 500 characters.
+    /// What the webhook is for, at most 500 characters.
     pub description: Option<String>,
-    /// Event types to send (`lead.created`, …), or `["*"]` for all.
-    pub event_types: Vec<String>,
+    /// Event types to send (`LEAD_CREATED`, …), or `[ALL]` for every type.
+    pub event_types: Vec<Gql<EventSelector>>,
     /// `true` when omitted.
     pub enabled: Option<bool>,
 }
 
-/// Omitted fields keep their value; `description: null` clears it.
+/// Changes to a webhook. Omitted fields keep their value; `description: null` clears it.
 #[derive(InputObject, Default)]
 pub struct UpdateWebhookInput {
+    /// A new URL; it must resolve to a public address.
     pub url: Option<String>,
+    /// A new description, at most 500 characters; `null` clears it.
     pub description: MaybeUndefined<String>,
-    pub event_types: Option<Vec<String>>,
+    /// The event types to send from now on, or `[ALL]`.
+    pub event_types: Option<Vec<Gql<EventSelector>>>,
     /// `true` re-enables a disabled webhook (and forgets its failures).
     pub enabled: Option<bool>,
 }
 
+/// A webhook with its signing secret, returned once: on create and on rotation.
 #[derive(SimpleObject)]
 pub struct WebhookWithSecret {
+    /// The webhook.
     pub webhook: Webhook,
     /// The signing secret (`whsec_…`). Shown this once: store it now.
     pub secret: String,
 }
 
+/// A deleted webhook.
 #[derive(SimpleObject)]
 pub struct DeletedWebhook {
+    /// The deleted webhook's id.
     pub id: ID,
+    /// Always `true`.
     pub deleted: bool,
 }
 
+/// What a test delivery came to.
 #[derive(SimpleObject)]
 pub struct WebhookTestResult {
     /// Whether the endpoint answered 2xx within 15 s.
     pub succeeded: bool,
+    /// The attempt made.
     pub attempt: DeliveryAttempt,
+    /// The delivery of the `webhook.test` event the attempt belongs to.
     pub delivery: Delivery,
+}
+
+/// Event selectors as the service takes them: their REST names (`lead.created`, `*`).
+fn selector_names(types: Vec<Gql<EventSelector>>) -> Vec<String> {
+    types
+        .into_iter()
+        .map(|t| t.get().wire_name().to_owned())
+        .collect()
 }
 
 #[derive(Default)]
@@ -341,7 +402,7 @@ impl WebhookMutation {
     async fn create_webhook(
         &self,
         ctx: &Context<'_>,
-        input: CreateWebhookInput,
+        #[graphql(desc = "The webhook to create.")] input: CreateWebhookInput,
     ) -> Result<WebhookWithSecret> {
         let core = core(ctx);
         let (webhook, secret) = service::create(
@@ -351,7 +412,7 @@ impl WebhookMutation {
             NewSubscription {
                 url: input.url,
                 description: input.description,
-                event_types: input.event_types,
+                event_types: selector_names(input.event_types),
                 enabled: input.enabled,
             },
         )
@@ -367,14 +428,14 @@ impl WebhookMutation {
     async fn update_webhook(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: UpdateWebhookInput,
+        #[graphql(desc = "The webhook's id (`wh_…`).")] id: ID,
+        #[graphql(desc = "What to change.")] input: UpdateWebhookInput,
     ) -> Result<Webhook> {
         let core = core(ctx);
         let changes = SubscriptionChanges {
             url: input.url,
             description: patch(input.description),
-            event_types: input.event_types,
+            event_types: input.event_types.map(selector_names),
             enabled: input.enabled,
         };
         Ok(Webhook(
@@ -390,7 +451,11 @@ impl WebhookMutation {
     }
 
     /// Deletes a webhook and its delivery log. Needs `webhooks:write`.
-    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<DeletedWebhook> {
+    async fn delete_webhook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The webhook's id (`wh_…`).")] id: ID,
+    ) -> Result<DeletedWebhook> {
         let deleted = service::delete(&core(ctx).db, actor(ctx)?, id.as_str()).await?;
         Ok(DeletedWebhook {
             id: public_id(IdKind::Webhook, deleted.id),
@@ -400,7 +465,11 @@ impl WebhookMutation {
 
     /// A new signing secret, shown once. For 24 hours deliveries carry signatures by both
     /// the old and the new secret. Needs `webhooks:write`.
-    async fn rotate_webhook_secret(&self, ctx: &Context<'_>, id: ID) -> Result<WebhookWithSecret> {
+    async fn rotate_webhook_secret(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The webhook's id (`wh_…`).")] id: ID,
+    ) -> Result<WebhookWithSecret> {
         let core = core(ctx);
         let (webhook, secret) =
             service::rotate_secret(&core.db, &core.webhooks.policy(), actor(ctx)?, id.as_str())
@@ -413,7 +482,11 @@ impl WebhookMutation {
 
     /// Sends a signed `webhook.test` event now and reports how the endpoint answered.
     /// Needs `webhooks:write`.
-    async fn test_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<WebhookTestResult> {
+    async fn test_webhook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The webhook's id (`wh_…`).")] id: ID,
+    ) -> Result<WebhookTestResult> {
         let core = core(ctx);
         let recorded = core
             .webhooks
@@ -431,8 +504,8 @@ impl WebhookMutation {
     async fn retry_webhook_delivery(
         &self,
         ctx: &Context<'_>,
-        webhook_id: ID,
-        delivery_id: ID,
+        #[graphql(desc = "The webhook's id (`wh_…`).")] webhook_id: ID,
+        #[graphql(desc = "The delivery's id (`dlv_…`).")] delivery_id: ID,
     ) -> Result<Delivery> {
         Ok(Delivery(
             service::retry_delivery(

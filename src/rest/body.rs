@@ -5,7 +5,8 @@
 //! → bytes built every object three times, and per-object allocation was most of what
 //! separated `GET /v1/leads` from the database floor (BENCHMARKS.md). The selection sets
 //! already alias every field into its REST name and GraphQL prints scalars exactly as REST
-//! does, so the only rewrite left is the spelling of enum values (`NO_SHOW` → `no_show`).
+//! does, so the only rewrite left is the spelling of enum values (`NO_SHOW` → `no_show`,
+//! `TEAM_MEMBER_CREATED` → `team_member.created`: `views::enums::rest_spelling`).
 //! Debug builds (every test and the fuzzer run) still read each body through the typed
 //! object and refuse the response if the two differ.
 
@@ -19,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use crate::error::AppError;
+use crate::views::enums::rest_spelling;
 
 /// A JSON body already serialized, documented as `T`.
 pub struct JsonBody<T> {
@@ -147,7 +149,7 @@ fn check_against_typed<T: ToJSON + DeserializeOwned>(
     Ok(())
 }
 
-/// Serializes a GraphQL value as REST JSON: enum values in snake_case.
+/// Serializes a GraphQL value as REST JSON: enum values in their REST spelling.
 struct RestValue<'a>(&'a async_graphql::Value);
 
 impl Serialize for RestValue<'_> {
@@ -159,14 +161,7 @@ impl Serialize for RestValue<'_> {
             Value::String(text) => serializer.serialize_str(text),
             Value::Boolean(flag) => serializer.serialize_bool(*flag),
             Value::Binary(bytes) => serializer.serialize_bytes(bytes),
-            Value::Enum(name) => {
-                let name = name.as_str();
-                if name.bytes().any(|b| b.is_ascii_uppercase()) {
-                    serializer.serialize_str(&name.to_ascii_lowercase())
-                } else {
-                    serializer.serialize_str(name)
-                }
-            }
+            Value::Enum(name) => serializer.serialize_str(&rest_spelling(name.as_str())),
             Value::List(items) => {
                 let mut seq = serializer.serialize_seq(Some(items.len()))?;
                 for item in items {
@@ -202,11 +197,20 @@ mod tests {
             unreachable!()
         };
         fields.insert(Name::new("status"), Value::Enum(Name::new("NO_SHOW")));
+        fields.insert(
+            Name::new("type"),
+            Value::Enum(Name::new("TEAM_MEMBER_CREATED")),
+        );
+        fields.insert(
+            Name::new("types"),
+            Value::List(vec![Value::Enum(Name::new("ALL"))]),
+        );
         let written = serde_json::to_value(RestValue(&Value::Object(fields))).unwrap();
         assert_eq!(
             written,
             json!({"id": "lead_1", "n": 3, "ok": true, "none": null,
-                   "nested": {"list": [1, "two"]}, "status": "no_show"})
+                   "nested": {"list": [1, "two"]}, "status": "no_show",
+                   "type": "team_member.created", "types": ["*"]})
         );
     }
 

@@ -60,19 +60,56 @@ fn object_behind<'a>(registry: &'a Registry, schema: &MetaSchemaRef) -> Option<&
     }
 }
 
-fn select(registry: &Registry, schema_name: &str, out: &mut String) {
+/// The properties of a schema: its own, or, for a `oneOf` (an event: one variant per
+/// resource), the first variant's, where a property whose object differs between the
+/// variants (an event's `data`) is selected whole (a JSON scalar in GraphQL).
+fn properties_of<'a>(
+    registry: &'a Registry,
+    schema_name: &str,
+) -> Vec<(&'static str, Option<&'a str>)> {
     let Some(schema) = registry.schemas.get(schema_name) else {
-        return;
+        return Vec::new();
     };
-    for (name, property) in &schema.properties {
+    if schema.one_of.is_empty() {
+        return schema
+            .properties
+            .iter()
+            .map(|(name, property)| (*name, object_behind(registry, property)))
+            .collect();
+    }
+    let variants: Vec<&MetaSchemaRef> = schema.one_of.iter().collect();
+    let variant_name = |variant: &MetaSchemaRef| match variant {
+        MetaSchemaRef::Reference(name) => Some(name.clone()),
+        MetaSchemaRef::Inline(_) => None,
+    };
+    let Some(first) = variants.first().and_then(|v| variant_name(v)) else {
+        return Vec::new();
+    };
+    properties_of(registry, &first)
+        .into_iter()
+        .map(|(name, object)| {
+            let same_everywhere = variants.iter().all(|variant| {
+                variant_name(variant).is_some_and(|v| {
+                    properties_of(registry, &v)
+                        .iter()
+                        .any(|(n, o)| *n == name && *o == object)
+                })
+            });
+            (name, object.filter(|_| same_everywhere))
+        })
+        .collect()
+}
+
+fn select(registry: &Registry, schema_name: &str, out: &mut String) {
+    for (name, object) in properties_of(registry, schema_name) {
         let graphql = camel(name);
         out.push(' ');
-        if graphql != *name {
+        if graphql != name {
             out.push_str(name);
             out.push_str(": ");
         }
         out.push_str(&graphql);
-        if let Some(object) = object_behind(registry, property) {
+        if let Some(object) = object {
             out.push_str(" {");
             select(registry, object, out);
             out.push_str(" }");
@@ -452,6 +489,11 @@ mod tests {
         assert_eq!(
             camel("previous_secret_expires_at"),
             "previousSecretExpiresAt"
+        );
+        // An event's variants differ in `data`, which is selected whole.
+        assert_eq!(
+            selection::<views::Event>(),
+            " id type created_at: createdAt data"
         );
     }
 

@@ -17,7 +17,7 @@ use crate::domain::Actor;
 use crate::error::AppError;
 use crate::graphql::{AuraSchema, Core, RestSchema};
 use crate::views::enums::{Billing, CallStatus, LeadStatus, PaymentStatus, TeamRole};
-use crate::views::{self, Wire, WireEnum};
+use crate::views::{self, Succeeded, Wire, WireEnum};
 
 #[derive(Tags)]
 pub enum Tag {
@@ -166,6 +166,7 @@ impl ResourcesApi {
         created_before: Query<Option<DateTime<Utc>>>,
         /// Only leads changed strictly after this instant (RFC 3339).
         updated_after: Query<Option<DateTime<Utc>>>,
+        /// Only leads with this status.
         status: Query<Option<Wire<LeadStatus>>>,
         /// Only leads assigned to this team member (`tm_…`).
         assigned_team_member_id: Query<Option<String>>,
@@ -199,7 +200,7 @@ impl ResourcesApi {
         schema: Data<&RestSchema>,
         core: Data<&Core>,
         _auth: BearerAuth,
-        /// `lead_…`
+        /// The lead's id (`lead_…`).
         id: Path<String>,
     ) -> Result<LeadResponse, ApiError> {
         let lead = get(caller(req, &schema, &core), ops::GET_LEAD.as_str(), id.0).await?;
@@ -236,6 +237,7 @@ impl ResourcesApi {
         created_before: Query<Option<DateTime<Utc>>>,
         /// Only calls changed strictly after this instant (RFC 3339).
         updated_after: Query<Option<DateTime<Utc>>>,
+        /// Only calls with this status.
         status: Query<Option<Wire<CallStatus>>>,
         /// Only calls with this lead (`lead_…`).
         lead_id: Query<Option<String>>,
@@ -274,7 +276,7 @@ impl ResourcesApi {
         schema: Data<&RestSchema>,
         core: Data<&Core>,
         _auth: BearerAuth,
-        /// `call_…`
+        /// The call's id (`call_…`).
         id: Path<String>,
     ) -> Result<CallResponse, ApiError> {
         let call = get(caller(req, &schema, &core), ops::GET_CALL.as_str(), id.0).await?;
@@ -311,7 +313,9 @@ impl ResourcesApi {
         created_before: Query<Option<DateTime<Utc>>>,
         /// Only members changed strictly after this instant (RFC 3339).
         updated_after: Query<Option<DateTime<Utc>>>,
+        /// Only members with this role.
         role: Query<Option<Wire<TeamRole>>>,
+        /// Only members still on the team (`true`) or gone (`false`).
         active: Query<Option<bool>>,
     ) -> Result<TeamMemberListResponse, ApiError> {
         let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
@@ -342,7 +346,7 @@ impl ResourcesApi {
         schema: Data<&RestSchema>,
         core: Data<&Core>,
         _auth: BearerAuth,
-        /// `tm_…`
+        /// The team member's id (`tm_…`).
         id: Path<String>,
     ) -> Result<TeamMemberResponse, ApiError> {
         let member = get(
@@ -372,7 +376,7 @@ impl ResourcesApi {
         schema: Data<&RestSchema>,
         core: Data<&Core>,
         _auth: BearerAuth,
-        /// `tm_…`
+        /// The team member's id (`tm_…`).
         id: Path<String>,
         /// Only payments paid at or after this instant (RFC 3339).
         paid_after: Query<Option<DateTime<Utc>>>,
@@ -392,7 +396,7 @@ impl ResourcesApi {
             .await?;
         Ok(CommissionTotalsResponse::Ok(poem_openapi::payload::Json(
             CommissionTotals {
-                success: true,
+                success: Succeeded,
                 data: result.item.totals,
             },
         )))
@@ -430,6 +434,7 @@ impl ResourcesApi {
         updated_after: Query<Option<DateTime<Utc>>>,
         /// Only links owned by this team member (`tm_…`).
         owner_id: Query<Option<String>>,
+        /// Only links that take bookings (`true`) or not (`false`).
         active: Query<Option<bool>>,
     ) -> Result<BookingLinkListResponse, ApiError> {
         let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
@@ -460,7 +465,7 @@ impl ResourcesApi {
         schema: Data<&RestSchema>,
         core: Data<&Core>,
         _auth: BearerAuth,
-        /// `bl_…`
+        /// The booking link's id (`bl_…`).
         id: Path<String>,
     ) -> Result<BookingLinkResponse, ApiError> {
         let link = get(
@@ -502,7 +507,9 @@ impl ResourcesApi {
         created_before: Query<Option<DateTime<Utc>>>,
         /// Only products changed strictly after this instant (RFC 3339).
         updated_after: Query<Option<DateTime<Utc>>>,
+        /// Only products still sold (`true`) or retired (`false`).
         active: Query<Option<bool>>,
+        /// Only products billed this way.
         billing: Query<Option<Wire<Billing>>>,
     ) -> Result<ProductListResponse, ApiError> {
         let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
@@ -533,7 +540,7 @@ impl ResourcesApi {
         schema: Data<&RestSchema>,
         core: Data<&Core>,
         _auth: BearerAuth,
-        /// `prod_…`
+        /// The product's id (`prod_…`).
         id: Path<String>,
     ) -> Result<ProductResponse, ApiError> {
         let product = get(caller(req, &schema, &core), ops::GET_PRODUCT.as_str(), id.0).await?;
@@ -570,6 +577,7 @@ impl ResourcesApi {
         created_before: Query<Option<DateTime<Utc>>>,
         /// Only payments changed strictly after this instant (RFC 3339).
         updated_after: Query<Option<DateTime<Utc>>>,
+        /// Only payments with this status.
         status: Query<Option<Wire<PaymentStatus>>>,
         /// Only payments by this lead (`lead_…`).
         lead_id: Query<Option<String>>,
@@ -608,7 +616,7 @@ impl ResourcesApi {
         schema: Data<&RestSchema>,
         core: Data<&Core>,
         _auth: BearerAuth,
-        /// `pay_…`
+        /// The payment's id (`pay_…`).
         id: Path<String>,
     ) -> Result<PaymentResponse, ApiError> {
         let payment = get(caller(req, &schema, &core), ops::GET_PAYMENT.as_str(), id.0).await?;

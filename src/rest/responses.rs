@@ -1,19 +1,23 @@
 //! Envelopes and responses: `{"success": true, "data": …}` for success, the contract's
 //! error body for everything else.
 
-use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
-use poem_openapi::types::{ToJSON, Type};
+use poem_openapi::registry::{
+    MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
+};
+use poem_openapi::types::{Example, ToJSON, Type};
 use poem_openapi::{ApiResponse, Object};
 
 use super::body::{JsonBody, RestData};
 use crate::error::AppError;
+use crate::views::enums::{ErrorCode, Wire};
 use crate::views::{
-    BookingLink, Call, Deleted, Delivery, ErrorBody, Event, Lead, Payment, Product, TeamMember,
-    Webhook, WebhookTestResult, WebhookWithSecret,
+    BookingLink, Call, Deleted, Delivery, ErrorBody, Event, Lead, Payment, Product, Succeeded,
+    TeamMember, Webhook, WebhookTestResult, WebhookWithSecret,
 };
 
 /// Where a list stands.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct Pagination {
     /// The page size used.
     pub limit: i32,
@@ -23,35 +27,69 @@ pub struct Pagination {
     pub next_cursor: Option<String>,
 }
 
+impl Example for Pagination {
+    fn example() -> Self {
+        Pagination {
+            limit: 25,
+            has_more: true,
+            next_cursor: Some(EXAMPLE_CURSOR.to_owned()),
+        }
+    }
+}
+
+/// A cursor as lists hand them out (48 hex digits): the example payment's position.
+pub const EXAMPLE_CURSOR: &str = "00065d64fe03360001a11fff7dc07eda9dbea6070ebf14ed";
+
 macro_rules! envelopes {
-    ($item:ident, $list:ident, $one:ident, $list_response:ident, $one_response:ident, $what:literal) => {
-        #[doc = concat!("A page of ", $what, ", newest first.")]
+    ($item:ident, $list:ident, $one:ident, $list_response:ident, $one_response:ident,
+     $list_doc:literal, $one_doc:literal, $list_ok:literal, $one_ok:literal) => {
+        #[doc = $list_doc]
         #[derive(Object, Debug, Clone)]
+        #[oai(example)]
         pub struct $list {
-            /// Always `true`.
-            pub success: bool,
+            pub success: Succeeded,
+            /// The page's items, newest first.
             pub data: Vec<$item>,
             pub pagination: Pagination,
         }
 
-        #[doc = concat!("One ", $what, ".")]
+        #[doc = $one_doc]
         #[derive(Object, Debug, Clone)]
+        #[oai(example)]
         pub struct $one {
-            /// Always `true`.
-            pub success: bool,
+            pub success: Succeeded,
             pub data: $item,
+        }
+
+        impl Example for $list {
+            fn example() -> Self {
+                $list {
+                    success: Succeeded,
+                    data: vec![<$item as Example>::example()],
+                    pagination: Pagination::example(),
+                }
+            }
+        }
+
+        impl Example for $one {
+            fn example() -> Self {
+                $one {
+                    success: Succeeded,
+                    data: <$item as Example>::example(),
+                }
+            }
         }
 
         #[derive(ApiResponse)]
         pub enum $list_response {
-            #[doc = concat!("A page of ", $what, ".")]
+            #[doc = $list_ok]
             #[oai(status = 200)]
             Ok(JsonBody<$list>),
         }
 
         #[derive(ApiResponse)]
         pub enum $one_response {
-            #[doc = concat!("The ", $what, ".")]
+            #[doc = $one_ok]
             #[oai(status = 200)]
             Ok(JsonBody<$one>),
         }
@@ -87,7 +125,10 @@ envelopes!(
     LeadEnvelope,
     LeadListResponse,
     LeadResponse,
-    "leads"
+    "A page of leads, newest first.",
+    "One lead.",
+    "A page of leads, newest first; `pagination.next_cursor` fetches the next.",
+    "The lead."
 );
 envelopes!(
     Call,
@@ -95,7 +136,10 @@ envelopes!(
     CallEnvelope,
     CallListResponse,
     CallResponse,
-    "calls"
+    "A page of calls, newest first.",
+    "One call.",
+    "A page of calls, newest first; `pagination.next_cursor` fetches the next.",
+    "The call."
 );
 envelopes!(
     TeamMember,
@@ -103,7 +147,10 @@ envelopes!(
     TeamMemberEnvelope,
     TeamMemberListResponse,
     TeamMemberResponse,
-    "team members"
+    "A page of team members, newest first.",
+    "One team member.",
+    "A page of team members, newest first; `pagination.next_cursor` fetches the next.",
+    "The team member."
 );
 envelopes!(
     BookingLink,
@@ -111,7 +158,10 @@ envelopes!(
     BookingLinkEnvelope,
     BookingLinkListResponse,
     BookingLinkResponse,
-    "booking links"
+    "A page of booking links, newest first.",
+    "One booking link.",
+    "A page of booking links, newest first; `pagination.next_cursor` fetches the next.",
+    "The booking link."
 );
 envelopes!(
     Product,
@@ -119,7 +169,10 @@ envelopes!(
     ProductEnvelope,
     ProductListResponse,
     ProductResponse,
-    "products"
+    "A page of products, newest first.",
+    "One product.",
+    "A page of products, newest first; `pagination.next_cursor` fetches the next.",
+    "The product."
 );
 envelopes!(
     Payment,
@@ -127,16 +180,21 @@ envelopes!(
     PaymentEnvelope,
     PaymentListResponse,
     PaymentResponse,
-    "payments"
+    "A page of payments, newest first.",
+    "One payment.",
+    "A page of payments, newest first; `pagination.next_cursor` fetches the next.",
+    "The payment, with what it earns its closer and setter."
 );
-
 envelopes!(
     Webhook,
     WebhookList,
     WebhookEnvelope,
     WebhookListResponse,
     WebhookResponse,
-    "webhooks"
+    "A page of webhooks, newest first.",
+    "One webhook.",
+    "A page of webhooks, newest first; `pagination.next_cursor` fetches the next.",
+    "The webhook."
 );
 envelopes!(
     Delivery,
@@ -144,7 +202,10 @@ envelopes!(
     DeliveryEnvelope,
     DeliveryListResponse,
     DeliveryResponse,
-    "deliveries"
+    "A page of deliveries, newest first.",
+    "One delivery.",
+    "A page of the webhook's deliveries, newest first, each with its attempts.",
+    "The delivery."
 );
 envelopes!(
     Event,
@@ -152,15 +213,27 @@ envelopes!(
     EventEnvelope,
     EventListResponse,
     EventResponse,
-    "events"
+    "A page of events, newest first.",
+    "One event.",
+    "A page of events, newest first; `pagination.next_cursor` fetches the next.",
+    "The event."
 );
 
 /// A webhook with its secret, shown once.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct WebhookWithSecretEnvelope {
-    /// Always `true`.
-    pub success: bool,
+    pub success: Succeeded,
     pub data: WebhookWithSecret,
+}
+
+impl Example for WebhookWithSecretEnvelope {
+    fn example() -> Self {
+        WebhookWithSecretEnvelope {
+            success: Succeeded,
+            data: WebhookWithSecret::example(),
+        }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -184,10 +257,20 @@ pub enum WebhookSecretResponse {
 
 /// The outcome of a test delivery.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct WebhookTestEnvelope {
-    /// Always `true` (the request worked, whatever the endpoint answered).
-    pub success: bool,
+    /// `true`: the request worked, whatever the endpoint answered.
+    pub success: Succeeded,
     pub data: WebhookTestResult,
+}
+
+impl Example for WebhookTestEnvelope {
+    fn example() -> Self {
+        WebhookTestEnvelope {
+            success: Succeeded,
+            data: WebhookTestResult::example(),
+        }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -199,15 +282,24 @@ pub enum WebhookTestResponse {
 
 /// A deletion.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct DeletedEnvelope {
-    /// Always `true`.
-    pub success: bool,
+    pub success: Succeeded,
     pub data: Deleted,
+}
+
+impl Example for DeletedEnvelope {
+    fn example() -> Self {
+        DeletedEnvelope {
+            success: Succeeded,
+            data: Deleted::example(),
+        }
+    }
 }
 
 #[derive(ApiResponse)]
 pub enum DeletedResponse {
-    /// Deleted.
+    /// Deleted, with its delivery log; nothing more is sent to it.
     #[oai(status = 200)]
     Ok(poem_openapi::payload::Json<DeletedEnvelope>),
 }
@@ -221,10 +313,20 @@ pub enum DeliveryQueuedResponse {
 
 /// A team member's earned commissions, one total per currency.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct CommissionTotals {
-    /// Always `true`.
-    pub success: bool,
+    pub success: Succeeded,
+    /// One total per currency; empty when nothing was earned in the period.
     pub data: Vec<crate::views::CommissionTotal>,
+}
+
+impl Example for CommissionTotals {
+    fn example() -> Self {
+        CommissionTotals {
+            success: Succeeded,
+            data: vec![crate::views::CommissionTotal::example()],
+        }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -252,51 +354,103 @@ impl From<ApiError> for poem::Error {
     }
 }
 
-const ERRORS: &[(u16, &str)] = &[
-    (
-        400,
-        "Invalid input: `code` is `VALIDATION_ERROR` and the message names the field.",
-    ),
-    (
-        401,
-        "Missing, malformed, unknown, revoked or expired credentials.",
-    ),
-    (403, "The credential lacks the scope this operation needs."),
-    (404, "No such object in your organization."),
-    (
-        409,
-        "Conflict, e.g. an `Idempotency-Key` reused with another body.",
-    ),
-    (413, "The request body is larger than 1 MiB."),
-    (415, "The body is not `application/json`."),
-    (
-        429,
-        "Rate limit exceeded; retry after `Retry-After` seconds.",
-    ),
-    (
-        500,
-        "Something went wrong on our side; quote the `request_id`.",
-    ),
-    (
-        503,
-        "A dependency (the database) is unavailable; retry after `Retry-After` seconds.",
-    ),
+/// An error response of the document: its status, what it means, and an example body's
+/// code and message.
+pub struct ErrorResponse {
+    pub status: u16,
+    pub description: &'static str,
+    pub code: ErrorCode,
+    pub example_message: &'static str,
+}
+
+pub const ERRORS: &[ErrorResponse] = &[
+    ErrorResponse {
+        status: 400,
+        description: "Invalid input: `code` is `VALIDATION_ERROR` and the message names the field (or `BAD_REQUEST` for a body that is not JSON).",
+        code: ErrorCode::ValidationError,
+        example_message: "limit: must be between 1 and 100",
+    },
+    ErrorResponse {
+        status: 401,
+        description: "Missing, malformed, unknown, revoked or expired credentials.",
+        code: ErrorCode::Unauthorized,
+        example_message: "authentication required: send `Authorization: Bearer <API key or Clerk token>`",
+    },
+    ErrorResponse {
+        status: 403,
+        description: "The credential lacks the scope this operation needs.",
+        code: ErrorCode::Forbidden,
+        example_message: "this API key lacks the `leads:read` scope required here",
+    },
+    ErrorResponse {
+        status: 404,
+        description: "No such object in your organization.",
+        code: ErrorCode::NotFound,
+        example_message: "lead `lead_01m434fkz0fmd8gw1mkwp861jc` not found",
+    },
+    ErrorResponse {
+        status: 409,
+        description: "Conflict, e.g. an `Idempotency-Key` reused with another body.",
+        code: ErrorCode::Conflict,
+        example_message: "Idempotency-Key `6f1c2a9e-3b7d-4e…` was already used with a different request; send a fresh key (a UUID) for each new request",
+    },
+    ErrorResponse {
+        status: 413,
+        description: "The request body is larger than 1 MiB.",
+        code: ErrorCode::PayloadTooLarge,
+        example_message: "request body is larger than 1048576 bytes",
+    },
+    ErrorResponse {
+        status: 415,
+        description: "The body is not `application/json`.",
+        code: ErrorCode::UnsupportedMediaType,
+        example_message: "unsupported content type `text/plain`; send `Content-Type: application/json`",
+    },
+    ErrorResponse {
+        status: 429,
+        description: "Rate limit exceeded; retry after `Retry-After` seconds.",
+        code: ErrorCode::RateLimited,
+        example_message: "rate limit exceeded; retry in 12 s",
+    },
+    ErrorResponse {
+        status: 500,
+        description: "Something went wrong on our side; quote the `request_id`.",
+        code: ErrorCode::InternalError,
+        example_message: "internal server error",
+    },
+    ErrorResponse {
+        status: 503,
+        description: "A dependency (the database) is unavailable; retry after `Retry-After` seconds.",
+        code: ErrorCode::ServiceUnavailable,
+        example_message: "the database is unavailable; retry shortly",
+    },
 ];
+
+impl ErrorResponse {
+    /// A realistic body of this response.
+    pub fn example(&self) -> ErrorBody {
+        ErrorBody {
+            code: Wire(self.code),
+            error: self.example_message.to_owned(),
+            ..ErrorBody::example()
+        }
+    }
+}
 
 impl ApiResponse for ApiError {
     fn meta() -> MetaResponses {
         MetaResponses {
             responses: ERRORS
                 .iter()
-                .map(|(status, description)| MetaResponse {
-                    description,
-                    status: Some(*status),
+                .map(|error| MetaResponse {
+                    description: error.description,
+                    status: Some(error.status),
                     status_range: None,
                     content: vec![MetaMediaType {
                         content_type: "application/json",
                         schema: <ErrorBody as Type>::schema_ref(),
                     }],
-                    headers: if *status == 429 || *status == 503 {
+                    headers: if error.status == 429 || error.status == 503 {
                         vec![MetaHeader {
                             name: "Retry-After".to_owned(),
                             description: Some(
@@ -304,7 +458,10 @@ impl ApiResponse for ApiError {
                             ),
                             required: true,
                             deprecated: false,
-                            schema: <u64 as Type>::schema_ref(),
+                            schema: MetaSchemaRef::Inline(Box::new(MetaSchema {
+                                example: Some(serde_json::json!(12)),
+                                ..MetaSchema::new_with_format("integer", "uint64")
+                            })),
                         }]
                     } else {
                         vec![]

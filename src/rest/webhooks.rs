@@ -21,17 +21,20 @@ use super::resources::{BearerAuth, Filter, Tag, caller, default_limit, get, list
 use super::responses::*;
 use crate::graphql::{Core, RestSchema};
 use crate::views::{
-    Deleted, Delivery, EventSelector, Webhook, WebhookTestResult, WebhookWithSecret, Wire,
+    Deleted, Delivery, EventSelector, Succeeded, Webhook, WebhookTestResult, WebhookWithSecret,
+    Wire, WireEnum,
 };
 
 /// A new webhook.
 #[derive(Object, Debug, Clone)]
 #[oai(example)]
 pub struct CreateWebhookBody {
-    /// An `https://` (or `http://`) URL that resolves to a public address.
+    /// An `https://` (or `http://`) URL that resolves to a public address. (The example,
+    /// on this machine, is accepted only by a server started with
+    /// `AURA_WEBHOOK_ALLOW_PRIVATE_TARGETS=true`, as the demo setup is.)
     #[oai(validator(min_length = 1, max_length = 2048))]
     pub url: String,
-    /// At most 500 characters.
+    /// What the webhook is for, at most 500 characters.
     pub description: Option<String>,
     /// Event types to send (`lead.created`, …), or `["*"]` for all.
     #[oai(validator(min_items = 1, max_items = 32))]
@@ -44,9 +47,12 @@ pub struct CreateWebhookBody {
 #[derive(Object, Debug, Clone)]
 #[oai(example)]
 pub struct UpdateWebhookBody {
+    /// A new URL; it must resolve to a public address.
     #[oai(validator(max_length = 2048))]
     pub url: Option<String>,
+    /// A new description, at most 500 characters; `null` clears it.
     pub description: MaybeUndefined<String>,
+    /// The event types to send from now on, or `["*"]`.
     #[oai(validator(min_items = 1, max_items = 32))]
     pub event_types: Option<Vec<Wire<EventSelector>>>,
     /// `true` re-enables a disabled webhook (and forgets its failures).
@@ -56,7 +62,7 @@ pub struct UpdateWebhookBody {
 impl Example for CreateWebhookBody {
     fn example() -> Self {
         CreateWebhookBody {
-            url: "https://hooks.example.com/aura".into(),
+            url: EXAMPLE_TARGET.into(),
             description: Some("Commission sync".into()),
             event_types: vec![
                 Wire(EventSelector::Type(crate::views::EventType::PaymentCreated)),
@@ -80,6 +86,14 @@ impl Example for UpdateWebhookBody {
     }
 }
 
+/// The example webhook URL: a receiver on the caller's own machine. It resolves everywhere
+/// (the newman run's machines resolve no public names), and a server started with
+/// `AURA_WEBHOOK_ALLOW_PRIVATE_TARGETS=true` (`aura serve --demo` in `.ci/newman.sh`)
+/// accepts it; production refuses loopback targets, so there a partner puts their own
+/// public URL. Nothing need listen: a delivery that finds no receiver is recorded as a
+/// failed attempt, and every webhook operation still succeeds.
+pub const EXAMPLE_TARGET: &str = "http://localhost:8080/aura/webhooks";
+
 #[derive(Deserialize)]
 struct SecretResult {
     secret: String,
@@ -90,13 +104,14 @@ struct SecretResult {
 /// description). Read by the idempotency middleware; declared here for the document.
 type IdempotencyKey = Header<Option<String>>;
 
+/// Event selectors as GraphQL variables (`lead.created` → `LEAD_CREATED`, `*` → `ALL`).
 fn names(types: &[Wire<EventSelector>]) -> Vec<&'static str> {
-    types.iter().map(|t| t.get().as_str()).collect()
+    types.iter().map(|t| t.get().graphql_name()).collect()
 }
 
 fn with_secret(result: SecretResult) -> Json<WebhookWithSecretEnvelope> {
     Json(WebhookWithSecretEnvelope {
-        success: true,
+        success: Succeeded,
         data: WebhookWithSecret {
             webhook: result.webhook,
             secret: result.secret,
@@ -138,6 +153,7 @@ impl WebhooksApi {
         created_before: Query<Option<DateTime<Utc>>>,
         /// Only webhooks changed strictly after this instant (RFC 3339).
         updated_after: Query<Option<DateTime<Utc>>>,
+        /// Only enabled (`true`) or disabled (`false`) webhooks.
         enabled: Query<Option<bool>>,
     ) -> Result<WebhookListResponse, ApiError> {
         let mut filter = Filter::time(created_after.0, created_before.0, updated_after.0);
@@ -203,7 +219,7 @@ impl WebhooksApi {
         schema: Data<&RestSchema>,
         core: Data<&Core>,
         _auth: BearerAuth,
-        /// `wh_…`
+        /// The webhook's id (`wh_…`).
         id: Path<String>,
     ) -> Result<WebhookResponse, ApiError> {
         let webhook = get(caller(req, &schema, &core), ops::GET_WEBHOOK.as_str(), id.0).await?;
@@ -229,7 +245,7 @@ impl WebhooksApi {
         _auth: BearerAuth,
         #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
         _idempotency_key: IdempotencyKey,
-        /// `wh_…`
+        /// The webhook's id (`wh_…`).
         id: Path<String>,
         body: Json<UpdateWebhookBody>,
     ) -> Result<WebhookResponse, ApiError> {
@@ -278,14 +294,14 @@ impl WebhooksApi {
         schema: Data<&RestSchema>,
         core: Data<&Core>,
         _auth: BearerAuth,
-        /// `wh_…`
+        /// The webhook's id (`wh_…`).
         id: Path<String>,
     ) -> Result<DeletedResponse, ApiError> {
         let result: ItemResult<Deleted> = caller(req, &schema, &core)
             .run(ops::DELETE_WEBHOOK.as_str(), json!({ "id": id.0 }))
             .await?;
         Ok(DeletedResponse::Ok(Json(DeletedEnvelope {
-            success: true,
+            success: Succeeded,
             data: result.item,
         })))
     }
@@ -309,7 +325,7 @@ impl WebhooksApi {
         _auth: BearerAuth,
         #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
         _idempotency_key: IdempotencyKey,
-        /// `wh_…`
+        /// The webhook's id (`wh_…`).
         id: Path<String>,
     ) -> Result<WebhookSecretResponse, ApiError> {
         let result: ItemResult<SecretResult> = caller(req, &schema, &core)
@@ -337,14 +353,14 @@ impl WebhooksApi {
         _auth: BearerAuth,
         #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
         _idempotency_key: IdempotencyKey,
-        /// `wh_…`
+        /// The webhook's id (`wh_…`).
         id: Path<String>,
     ) -> Result<WebhookTestResponse, ApiError> {
         let result: ItemResult<WebhookTestResult> = caller(req, &schema, &core)
             .run(ops::TEST_WEBHOOK.as_str(), json!({ "id": id.0 }))
             .await?;
         Ok(WebhookTestResponse::Ok(Json(WebhookTestEnvelope {
-            success: true,
+            success: Succeeded,
             data: result.item,
         })))
     }
@@ -366,7 +382,7 @@ impl WebhooksApi {
         schema: Data<&RestSchema>,
         core: Data<&Core>,
         _auth: BearerAuth,
-        /// `wh_…`
+        /// The webhook's id (`wh_…`).
         id: Path<String>,
         /// Page size, 1 to 100.
         #[oai(
@@ -376,6 +392,7 @@ impl WebhooksApi {
         limit: Query<i32>,
         /// `pagination.next_cursor` of the previous page.
         cursor: Query<Option<String>>,
+        /// Only deliveries with this status.
         status: Query<Option<Wire<DeliveryStatus>>>,
     ) -> Result<DeliveryListResponse, ApiError> {
         #[derive(Deserialize)]
@@ -422,9 +439,9 @@ impl WebhooksApi {
         _auth: BearerAuth,
         #[oai(name = "Idempotency-Key", validator(pattern = "^[!-~]{1,255}$"))]
         _idempotency_key: IdempotencyKey,
-        /// `wh_…`
+        /// The webhook's id (`wh_…`).
         id: Path<String>,
-        /// `dlv_…`
+        /// The delivery's id (`dlv_…`).
         delivery_id: Path<String>,
     ) -> Result<DeliveryQueuedResponse, ApiError> {
         let result: ItemResult<Delivery> = caller(req, &schema, &core)
@@ -434,7 +451,7 @@ impl WebhooksApi {
             )
             .await?;
         Ok(DeliveryQueuedResponse::Accepted(Json(DeliveryEnvelope {
-            success: true,
+            success: Succeeded,
             data: result.item,
         })))
     }
@@ -478,7 +495,7 @@ impl WebhooksApi {
             EventSelector::All => None,
             EventSelector::Type(t) => Some(t),
         });
-        filter.set("types", only.map(|t| json!([t.as_str()])));
+        filter.set("types", only.map(|t| json!([t.graphql_name()])));
         let (data, more, next) = list(
             caller(req, &schema, &core),
             ops::LIST_EVENTS.as_str(),
@@ -504,7 +521,7 @@ impl WebhooksApi {
         schema: Data<&RestSchema>,
         core: Data<&Core>,
         _auth: BearerAuth,
-        /// `evt_…`
+        /// The event's id (`evt_…`), also the `webhook-id` of its deliveries.
         id: Path<String>,
     ) -> Result<EventResponse, ApiError> {
         let event = get(caller(req, &schema, &core), ops::GET_EVENT.as_str(), id.0).await?;

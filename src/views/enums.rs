@@ -236,6 +236,82 @@ wire_enum!(
     }
 );
 
+wire_enum!(
+    /// The machine-readable code of an error (CONTRACT.md, "Errors").
+    pub enum ErrorCode = "ErrorCode", "A stable, machine-readable error code; each goes with one HTTP status.", {
+        ValidationError = "VALIDATION_ERROR" => "400: invalid input; the message names the field.",
+        BadRequest = "BAD_REQUEST" => "400: the request is malformed (bad JSON, for one).",
+        Unauthorized = "UNAUTHORIZED" => "401: missing, malformed, unknown, revoked or expired credentials.",
+        Forbidden = "FORBIDDEN" => "403: the credential lacks the scope or role the operation needs.",
+        NotFound = "NOT_FOUND" => "404: no such object in your organization, or no such route.",
+        MethodNotAllowed = "METHOD_NOT_ALLOWED" => "405: the path does not take this method; `Allow` lists those it does.",
+        Conflict = "CONFLICT" => "409: the request conflicts with the current state (an `Idempotency-Key` reused with another body, a slot just taken).",
+        PayloadTooLarge = "PAYLOAD_TOO_LARGE" => "413: the body or document is over its size limit.",
+        UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE" => "415: the body is not `application/json`.",
+        RateLimited = "RATE_LIMITED" => "429: a rate limit is exhausted; retry after `Retry-After` seconds.",
+        InternalError = "INTERNAL_ERROR" => "500: something went wrong on our side; quote the `request_id`.",
+        ServiceUnavailable = "SERVICE_UNAVAILABLE" => "503: a dependency (the database) is down; retry after `Retry-After` seconds.",
+    }
+);
+
+/// The scopes a credential may hold, as REST and GraphQL name them (`leads:read`,
+/// `LEADS_READ`). The set itself is the domain's.
+pub use crate::domain::Scope;
+
+impl WireEnum for Scope {
+    const NAME: &'static str = "Scope";
+    const DESCRIPTION: &'static str = "What a credential may read or write.";
+
+    fn names() -> &'static [Names<Self>] {
+        static TABLE: OnceLock<Vec<Names<Scope>>> = OnceLock::new();
+        TABLE.get_or_init(|| {
+            Scope::ALL
+                .into_iter()
+                .map(|scope| Names {
+                    value: scope,
+                    wire: scope.as_str(),
+                    graphql: Box::leak(graphql_spelling(scope.as_str()).into_boxed_str()),
+                    description: match scope {
+                        Scope::LeadsRead => "Read leads (and `lead.*` events).",
+                        Scope::CallsRead => "Read calls (and `call.*` events).",
+                        Scope::TeamRead => "Read team members (and `team_member.*` events).",
+                        Scope::BookingLinksRead => {
+                            "Read booking links (and `booking_link.*` events)."
+                        }
+                        Scope::ProductsRead => "Read products (and `product.*` events).",
+                        Scope::PaymentsRead => "Read payments (and `payment.*` events).",
+                        Scope::WebhooksRead => "Read webhooks, their deliveries and events.",
+                        Scope::WebhooksWrite => {
+                            "Create, change, test and delete webhooks, and re-send deliveries."
+                        }
+                    },
+                })
+                .collect()
+        })
+    }
+}
+
+/// The REST spelling of a GraphQL enum value, for REST bodies written straight from
+/// GraphQL results (`rest::body`). Most values are their wire name upper-cased (`NO_SHOW`
+/// for `no_show`); the event types and their selector are not (`TEAM_MEMBER_CREATED` for
+/// `team_member.created`, `ALL` for `*`), so those are looked up. A test checks every enum
+/// REST writes.
+pub fn rest_spelling(graphql: &str) -> std::borrow::Cow<'static, str> {
+    static IRREGULAR: OnceLock<std::collections::HashMap<&'static str, &'static str>> =
+        OnceLock::new();
+    let irregular = IRREGULAR.get_or_init(|| {
+        super::event::EventSelector::names()
+            .iter()
+            .map(|n| (n.graphql, n.wire))
+            .filter(|(graphql, wire)| graphql.to_ascii_lowercase() != *wire)
+            .collect()
+    });
+    match irregular.get(graphql) {
+        Some(wire) => std::borrow::Cow::Borrowed(wire),
+        None => std::borrow::Cow::Owned(graphql.to_ascii_lowercase()),
+    }
+}
+
 /// A [`WireEnum`] as REST objects and parameters hold it: its wire name in JSON and in the
 /// OpenAPI document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -353,6 +429,49 @@ mod tests {
         assert!(!CallStatus::Canceled.description().is_empty());
         assert_eq!(Weekday::Mon.wire_name(), "mon");
         assert_eq!(Weekday::Mon.graphql_name(), "MON");
+    }
+
+    fn spelled_back<E: WireEnum>() {
+        for n in E::names() {
+            assert_eq!(rest_spelling(n.graphql), n.wire, "{}", E::NAME);
+        }
+    }
+
+    #[test]
+    fn every_enum_rest_writes_is_spelled_back_from_graphql() {
+        spelled_back::<LeadStatus>();
+        spelled_back::<CallStatus>();
+        spelled_back::<TeamRole>();
+        spelled_back::<Billing>();
+        spelled_back::<PaymentStatus>();
+        spelled_back::<DeliveryStatus>();
+        spelled_back::<Participation>();
+        spelled_back::<Weekday>();
+        spelled_back::<super::super::event::EventType>();
+        spelled_back::<super::super::event::EventSelector>();
+    }
+
+    #[test]
+    fn every_error_code_the_errors_carry_is_a_contract_code() {
+        use crate::error::AppError;
+        for err in [
+            AppError::validation("f", "bad"),
+            AppError::BadRequest("x".into()),
+            AppError::Unauthorized("x".into()),
+            AppError::Forbidden("x".into()),
+            AppError::NotFound("x".into()),
+            AppError::MethodNotAllowed { allow: vec![] },
+            AppError::Conflict("x".into()),
+            AppError::PayloadTooLarge { limit: 1 },
+            AppError::UnsupportedMediaType("x".into()),
+            AppError::RateLimited {
+                retry_after_secs: 1,
+            },
+            AppError::internal("x"),
+        ] {
+            assert!(ErrorCode::from_wire(err.code()).is_some(), "{}", err.code());
+        }
+        assert_eq!(ErrorCode::values().count(), 12);
     }
 
     #[test]

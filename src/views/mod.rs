@@ -10,14 +10,14 @@ pub mod resources;
 pub mod scalars;
 pub mod webhooks;
 
-pub use enums::{Participation, Wire, WireEnum};
+pub use enums::{ErrorCode, Participation, Wire, WireEnum};
 pub use error::ErrorBody;
-pub use event::{Event, EventSelector, EventType};
+pub use event::{Event, EventSelector, EventSubject, EventType, WebhookPayload};
 pub use resources::{
     BookingLink, Call, Commission, CommissionTotal, Lead, Payment, Product, TeamMember, Utm,
     WeeklyInterval,
 };
-pub use scalars::{DecimalString, Timestamp};
+pub use scalars::{DecimalString, Failed, Succeeded, Timestamp};
 pub use webhooks::{
     Deleted, Delivery, DeliveryAttempt, Webhook, WebhookTestResult, WebhookWithSecret,
 };

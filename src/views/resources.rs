@@ -7,7 +7,7 @@ use poem_openapi::Object;
 use poem_openapi::types::Example;
 use serde::{Deserialize, Serialize};
 
-use super::enums::{Participation, Wire};
+use super::enums::{Participation, Weekday, Wire, WireEnum};
 use super::scalars::{DecimalString, Timestamp};
 use crate::domain::CommissionRate;
 use crate::domain::calendar::schedule::WeeklyIntervalJson;
@@ -25,10 +25,15 @@ fn optional_id(kind: IdKind, value: Option<uuid::Uuid>) -> Option<String> {
 /// Marketing attribution captured with the lead.
 #[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Utm {
+    /// `utm_source`: the site or platform (`facebook_ads`).
     pub source: Option<String>,
+    /// `utm_medium`: the channel (`cpc`, `email`).
     pub medium: Option<String>,
+    /// `utm_campaign`: the campaign's name.
     pub campaign: Option<String>,
+    /// `utm_term`: the paid keyword.
     pub term: Option<String>,
+    /// `utm_content`: which ad or link.
     pub content: Option<String>,
 }
 
@@ -38,18 +43,24 @@ pub struct Utm {
 pub struct Lead {
     /// `lead_…`
     pub id: String,
+    /// The lead's full name.
     pub name: String,
+    /// E-mail address, lower-case.
     pub email: Option<String>,
+    /// Phone number, as given.
     pub phone: Option<String>,
     /// Where the lead came from (`facebook_ads`, `referral`, …).
     pub source: Option<String>,
     pub status: Wire<lead::LeadStatus>,
     /// The team member who owns the lead (`tm_…`).
     pub assigned_team_member_id: Option<String>,
+    /// Marketing attribution captured with the lead.
     pub utm: Utm,
     /// Free-form answers and fields collected with the lead.
     pub custom_fields: serde_json::Value,
+    /// When the lead was created.
     pub created_at: Timestamp,
+    /// When the lead last changed.
     pub updated_at: Timestamp,
 }
 
@@ -91,13 +102,18 @@ pub struct Call {
     pub setter_id: Option<String>,
     /// The booking link it was booked through (`bl_…`).
     pub booking_link_id: Option<String>,
+    /// When the call starts.
     pub scheduled_at: Timestamp,
+    /// How long the call is booked for.
     pub duration_minutes: i32,
     pub status: Wire<call::CallStatus>,
     /// What came of the call (`closed_won`, `follow_up`, …), once logged.
     pub outcome: Option<String>,
+    /// The closer's notes.
     pub notes: Option<String>,
+    /// When the call was booked.
     pub created_at: Timestamp,
+    /// When the call last changed.
     pub updated_at: Timestamp,
 }
 
@@ -126,16 +142,21 @@ impl From<&call::Model> for Call {
 pub struct TeamMember {
     /// `tm_…`
     pub id: String,
+    /// The member's full name.
     pub name: String,
+    /// Work e-mail address.
     pub email: String,
     pub role: Wire<team_member::TeamRole>,
     /// The fraction of a payment this member earns, as an exact decimal string
     /// (`"0.1"` is 10 %).
     pub commission_rate: DecimalString,
+    /// Whether the member is still on the team (members who left stay, inactive).
     pub active: bool,
     /// IANA time zone.
     pub timezone: String,
+    /// When the member was added.
     pub created_at: Timestamp,
+    /// When the member last changed.
     pub updated_at: Timestamp,
 }
 
@@ -161,8 +182,7 @@ impl From<&team_member::Model> for TeamMember {
 /// One stretch of bookable time in a week, in the link's time zone.
 #[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WeeklyInterval {
-    /// `mon` … `sun`.
-    pub day: String,
+    pub day: Wire<Weekday>,
     /// `HH:MM`, 24-hour.
     pub start: String,
     /// `HH:MM`, 24-hour.
@@ -174,10 +194,12 @@ pub fn weekly_hours(stored: &serde_json::Value) -> Vec<WeeklyInterval> {
     serde_json::from_value::<Vec<WeeklyIntervalJson>>(stored.clone())
         .unwrap_or_default()
         .into_iter()
-        .map(|i| WeeklyInterval {
-            day: i.day,
-            start: i.start,
-            end: i.end,
+        .filter_map(|i| {
+            Some(WeeklyInterval {
+                day: Wire(Weekday::from_wire(&i.day)?),
+                start: i.start,
+                end: i.end,
+            })
         })
         .collect()
 }
@@ -217,12 +239,15 @@ pub struct BookingLink {
     pub id: String,
     /// Unique across Aura; widgets address the link by it.
     pub slug: String,
+    /// What the booking page calls it.
     pub name: String,
     /// The team member whose calendar the link books (`tm_…`).
     pub owner_id: String,
+    /// How long a booked call lasts.
     pub duration_minutes: i32,
     /// IANA time zone the weekly hours are written in.
     pub timezone: String,
+    /// When in the week it can be booked.
     pub weekly_hours: Vec<WeeklyInterval>,
     /// Minutes kept free after each call.
     pub buffer_minutes: i32,
@@ -232,8 +257,11 @@ pub struct BookingLink {
     pub horizon_days: i32,
     /// What the booking form asks beside name, e-mail and phone.
     pub questions: Vec<BookingQuestion>,
+    /// Whether it takes bookings.
     pub active: bool,
+    /// When the link was created.
     pub created_at: Timestamp,
+    /// When the link last changed.
     pub updated_at: Timestamp,
 }
 
@@ -264,15 +292,20 @@ impl From<&booking_link::Model> for BookingLink {
 pub struct Product {
     /// `prod_…`
     pub id: String,
+    /// The product's name.
     pub name: String,
+    /// What the product is.
     pub description: Option<String>,
     /// Price in minor units of `currency` (cents for USD).
     pub price_amount: i64,
     /// ISO 4217 code.
     pub currency: String,
     pub billing: Wire<product::Billing>,
+    /// Whether it is still sold.
     pub active: bool,
+    /// When the product was added.
     pub created_at: Timestamp,
+    /// When the product last changed.
     pub updated_at: Timestamp,
 }
 
@@ -297,6 +330,7 @@ impl From<&product::Model> for Product {
 pub struct Commission {
     /// `tm_…`
     pub team_member_id: String,
+    /// Whether the member closed or set the sale.
     pub role: Wire<Participation>,
     /// The member's rate when the payment was paid.
     pub rate: DecimalString,
@@ -305,6 +339,7 @@ pub struct Commission {
     pub amount: i64,
     /// The same amount exactly, in minor units, as a decimal string (`"12462.5"`).
     pub amount_decimal: DecimalString,
+    /// ISO 4217 code of the payment.
     pub currency: String,
 }
 
@@ -332,11 +367,11 @@ pub struct Payment {
     pub id: String,
     /// `lead_…`
     pub lead_id: String,
-    /// `prod_…`
+    /// The product paid for (`prod_…`).
     pub product_id: Option<String>,
-    /// `tm_…`
+    /// Who closed the sale (`tm_…`).
     pub closer_id: Option<String>,
-    /// `tm_…`
+    /// Who set the sale up (`tm_…`).
     pub setter_id: Option<String>,
     /// Minor units of `currency` (cents for USD).
     pub amount: i64,
@@ -347,10 +382,13 @@ pub struct Payment {
     pub processor: String,
     /// The processor's own id for the payment.
     pub external_id: Option<String>,
+    /// When the money arrived; null unless it succeeded.
     pub paid_at: Option<Timestamp>,
     /// What the payment earns its closer and setter.
     pub commissions: Vec<Commission>,
+    /// When the payment was recorded.
     pub created_at: Timestamp,
+    /// When the payment last changed.
     pub updated_at: Timestamp,
 }
 
@@ -382,6 +420,7 @@ impl From<&payment::Model> for Payment {
 #[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[oai(example)]
 pub struct CommissionTotal {
+    /// ISO 4217 code.
     pub currency: String,
     /// Whole minor units of `currency`, rounded half to even.
     pub amount: i64,
@@ -406,13 +445,41 @@ fn ts(text: &str) -> Timestamp {
     Timestamp(text.to_owned())
 }
 
+// The examples are records of the demo organization (`aura demo`, `aura serve --demo`),
+// whose ids do not depend on the day it is seeded (`seed.rs`); their timestamps are those
+// of a demo seeded on 2026-12-01. `tests/api/contract.rs` checks that the ids exist in a
+// fresh demo.
+pub const EXAMPLE_LEAD_ID: &str = "lead_01m434fkz0fmd8gw1mkwp861jb";
+pub const EXAMPLE_CALL_ID: &str = "call_01m45kefb0f79thxqjc2g52zv2";
+pub const EXAMPLE_TEAM_MEMBER_ID: &str = "tm_01kz66waw0fvysb0bty036bkmr";
+pub const EXAMPLE_SETTER_ID: &str = "tm_01kz9z1hr0f07vnjk14gzbxvdk";
+pub const EXAMPLE_BOOKING_LINK_ID: &str = "bl_01m0p5h780fnvsnswbc77sk9cf";
+pub const EXAMPLE_PRODUCT_ID: &str = "prod_01kzw6pa00e3c9mn9c72rdrrj6";
+pub const EXAMPLE_PAYMENT_ID: &str = "pay_01m4fzyze0fvd9vfn60w7by57d";
+
+/// The example id of a resource (a demo record's, for the six resources the demo seeds).
+pub fn example_id(kind: IdKind) -> Option<&'static str> {
+    Some(match kind {
+        IdKind::Lead => EXAMPLE_LEAD_ID,
+        IdKind::Call => EXAMPLE_CALL_ID,
+        IdKind::TeamMember => EXAMPLE_TEAM_MEMBER_ID,
+        IdKind::BookingLink => EXAMPLE_BOOKING_LINK_ID,
+        IdKind::Product => EXAMPLE_PRODUCT_ID,
+        IdKind::Payment => EXAMPLE_PAYMENT_ID,
+        IdKind::Webhook => super::webhooks::EXAMPLE_WEBHOOK_ID,
+        IdKind::Delivery => super::webhooks::EXAMPLE_DELIVERY_ID,
+        IdKind::Event => super::event::EXAMPLE_EVENT_ID,
+        IdKind::ApiKey | IdKind::Organization => return None,
+    })
+}
+
 impl Example for CommissionTotal {
     fn example() -> Self {
         CommissionTotal {
             currency: "USD".into(),
-            amount: 187462,
-            amount_decimal: DecimalString("187462.5".into()),
-            payments: 14,
+            amount: 249_888,
+            amount_decimal: DecimalString("249887.5".into()),
+            payments: 8,
         }
     }
 }
@@ -420,23 +487,23 @@ impl Example for CommissionTotal {
 impl Example for Lead {
     fn example() -> Self {
         Lead {
-            id: "lead_01jdq3k7b8x9m2n4p5r6s7t8v9".into(),
-            name: "Ava Nguyen".into(),
-            email: Some("ava.nguyen@example.com".into()),
-            phone: Some("+15550100123".into()),
-            source: Some("facebook_ads".into()),
-            status: Wire(lead::LeadStatus::Booked),
-            assigned_team_member_id: Some("tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into()),
+            id: EXAMPLE_LEAD_ID.into(),
+            name: "Lucas Haddad".into(),
+            email: Some("lucas.haddad180@example.com".into()),
+            phone: Some("+15552945250".into()),
+            source: Some("google_ads".into()),
+            status: Wire(lead::LeadStatus::Won),
+            assigned_team_member_id: Some(EXAMPLE_TEAM_MEMBER_ID.into()),
             utm: Utm {
-                source: Some("facebook_ads".into()),
+                source: Some("google_ads".into()),
                 medium: Some("cpc".into()),
                 campaign: Some("q4_scale".into()),
                 term: None,
-                content: Some("ad_3".into()),
+                content: Some("ad_4".into()),
             },
             custom_fields: serde_json::json!({"budget": "10k_25k", "team_size": "2_10"}),
-            created_at: ts("2026-11-02T15:04:05Z"),
-            updated_at: ts("2026-11-03T09:00:00Z"),
+            created_at: ts("2026-10-04T09:38:52Z"),
+            updated_at: ts("2026-10-05T15:38:52Z"),
         }
     }
 }
@@ -444,18 +511,18 @@ impl Example for Lead {
 impl Example for Call {
     fn example() -> Self {
         Call {
-            id: "call_01jdq4m0n1p2q3r4s5t6v7w8x9".into(),
-            lead_id: "lead_01jdq3k7b8x9m2n4p5r6s7t8v9".into(),
-            closer_id: Some("tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into()),
+            id: EXAMPLE_CALL_ID.into(),
+            lead_id: EXAMPLE_LEAD_ID.into(),
+            closer_id: Some(EXAMPLE_TEAM_MEMBER_ID.into()),
             setter_id: None,
-            booking_link_id: Some("bl_01jdq1z9y8x7w6v5t4s3r2q1p0".into()),
-            scheduled_at: ts("2026-11-05T16:00:00Z"),
+            booking_link_id: Some(EXAMPLE_BOOKING_LINK_ID.into()),
+            scheduled_at: ts("2026-10-09T08:30:00Z"),
             duration_minutes: 45,
             status: Wire(call::CallStatus::Completed),
             outcome: Some("closed_won".into()),
             notes: Some("Discussed goals, budget and timeline.".into()),
-            created_at: ts("2026-11-02T15:10:00Z"),
-            updated_at: ts("2026-11-05T17:00:00Z"),
+            created_at: ts("2026-10-05T08:38:52Z"),
+            updated_at: ts("2026-10-09T08:30:00Z"),
         }
     }
 }
@@ -463,15 +530,15 @@ impl Example for Call {
 impl Example for TeamMember {
     fn example() -> Self {
         TeamMember {
-            id: "tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into(),
+            id: EXAMPLE_TEAM_MEMBER_ID.into(),
             name: "Riley Chen".into(),
-            email: "riley.chen@acme.example".into(),
+            email: "riley.chen@demo.aura-app.ai".into(),
             role: Wire(team_member::TeamRole::Closer),
             commission_rate: DecimalString("0.125".into()),
             active: true,
-            timezone: "America/New_York".into(),
-            created_at: ts("2026-08-01T12:00:00Z"),
-            updated_at: ts("2026-08-01T12:00:00Z"),
+            timezone: "America/Chicago".into(),
+            created_at: ts("2026-08-04T11:00:00Z"),
+            updated_at: ts("2026-08-04T11:00:00Z"),
         }
     }
 }
@@ -479,17 +546,26 @@ impl Example for TeamMember {
 impl Example for BookingLink {
     fn example() -> Self {
         BookingLink {
-            id: "bl_01jdq1z9y8x7w6v5t4s3r2q1p0".into(),
-            slug: "acme-strategy-call".into(),
-            name: "Strategy Call".into(),
-            owner_id: "tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into(),
-            duration_minutes: 45,
+            id: EXAMPLE_BOOKING_LINK_ID.into(),
+            slug: "demo-vip-consult".into(),
+            name: "VIP Consultation".into(),
+            owner_id: EXAMPLE_TEAM_MEMBER_ID.into(),
+            duration_minutes: 60,
             timezone: "America/New_York".into(),
-            weekly_hours: vec![WeeklyInterval {
-                day: "mon".into(),
-                start: "09:00".into(),
-                end: "17:00".into(),
-            }],
+            weekly_hours: [
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ]
+            .into_iter()
+            .map(|day| WeeklyInterval {
+                day: Wire(day),
+                start: "12:00".into(),
+                end: "16:00".into(),
+            })
+            .collect(),
             buffer_minutes: 15,
             min_notice_minutes: 240,
             horizon_days: 30,
@@ -500,8 +576,8 @@ impl Example for BookingLink {
                 multiline: true,
             }],
             active: true,
-            created_at: ts("2026-08-02T12:00:00Z"),
-            updated_at: ts("2026-08-02T12:00:00Z"),
+            created_at: ts("2026-08-23T02:00:00Z"),
+            updated_at: ts("2026-08-23T02:00:00Z"),
         }
     }
 }
@@ -509,15 +585,15 @@ impl Example for BookingLink {
 impl Example for Product {
     fn example() -> Self {
         Product {
-            id: "prod_01jdq0a0b0c0d0e0f0g0h0j0k0".into(),
+            id: EXAMPLE_PRODUCT_ID.into(),
             name: "Sales Accelerator Program".into(),
             description: Some("Eight-week group program with weekly live calls.".into()),
             price_amount: 499_700,
             currency: "USD".into(),
             billing: Wire(product::Billing::OneTime),
             active: true,
-            created_at: ts("2026-08-03T12:00:00Z"),
-            updated_at: ts("2026-08-03T12:00:00Z"),
+            created_at: ts("2026-08-13T00:00:00Z"),
+            updated_at: ts("2026-08-13T00:00:00Z"),
         }
     }
 }
@@ -525,27 +601,37 @@ impl Example for Product {
 impl Example for Payment {
     fn example() -> Self {
         Payment {
-            id: "pay_01jdq5p6q7r8s9t0v1w2x3y4z5".into(),
-            lead_id: "lead_01jdq3k7b8x9m2n4p5r6s7t8v9".into(),
-            product_id: Some("prod_01jdq0a0b0c0d0e0f0g0h0j0k0".into()),
-            closer_id: Some("tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into()),
-            setter_id: None,
-            amount: 150_000,
+            id: EXAMPLE_PAYMENT_ID.into(),
+            lead_id: EXAMPLE_LEAD_ID.into(),
+            product_id: Some(EXAMPLE_PRODUCT_ID.into()),
+            closer_id: Some(EXAMPLE_TEAM_MEMBER_ID.into()),
+            setter_id: Some(EXAMPLE_SETTER_ID.into()),
+            amount: 499_700,
             currency: "USD".into(),
             status: Wire(payment::PaymentStatus::Succeeded),
             processor: "stripe".into(),
-            external_id: Some("pi_3Nq8f2eZvKYlo2C0".into()),
-            paid_at: Some(ts("2026-11-05T17:30:00Z")),
-            commissions: vec![Commission {
-                team_member_id: "tm_01jdq2a1b2c3d4e5f6g7h8j9k0".into(),
-                role: Wire(Participation::Closer),
-                rate: DecimalString("0.125".into()),
-                amount: 18750,
-                amount_decimal: DecimalString("18750".into()),
-                currency: "USD".into(),
-            }],
-            created_at: ts("2026-11-05T17:30:00Z"),
-            updated_at: ts("2026-11-05T17:30:00Z"),
+            external_id: Some("pi_4bee40aa591ee870".into()),
+            paid_at: Some(ts("2026-10-09T09:30:00Z")),
+            commissions: vec![
+                Commission {
+                    team_member_id: EXAMPLE_TEAM_MEMBER_ID.into(),
+                    role: Wire(Participation::Closer),
+                    rate: DecimalString("0.125".into()),
+                    amount: 62_462,
+                    amount_decimal: DecimalString("62462.5".into()),
+                    currency: "USD".into(),
+                },
+                Commission {
+                    team_member_id: EXAMPLE_SETTER_ID.into(),
+                    role: Wire(Participation::Setter),
+                    rate: DecimalString("0.035".into()),
+                    amount: 17_490,
+                    amount_decimal: DecimalString("17489.5".into()),
+                    currency: "USD".into(),
+                },
+            ],
+            created_at: ts("2026-10-09T09:30:00Z"),
+            updated_at: ts("2026-10-09T09:30:00Z"),
         }
     }
 }

@@ -94,3 +94,89 @@ impl DecimalString {
         DecimalString(value.normalize().to_string())
     }
 }
+
+/// `success` of a body: a boolean that is always `true` (every success envelope) or
+/// always `false` (`ErrorBody`), documented as `enum: [true]` / `enum: [false]`, so a
+/// client tells the two bodies apart by their schema.
+macro_rules! constant_bool {
+    ($(#[$doc:meta])* $name:ident = $value:literal, $description:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub struct $name;
+
+        impl Type for $name {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = Self;
+            type RawElementValueType = Self;
+
+            fn name() -> Cow<'static, str> {
+                concat!("boolean_", stringify!($value)).into()
+            }
+
+            fn schema_ref() -> MetaSchemaRef {
+                let mut schema = MetaSchema::new("boolean");
+                schema.enum_items = vec![Value::Bool($value)];
+                schema.description = Some($description);
+                schema.example = Some(Value::Bool($value));
+                MetaSchemaRef::Inline(Box::new(schema))
+            }
+
+            fn as_raw_value(&self) -> Option<&Self> {
+                Some(self)
+            }
+
+            fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+                Box::new(std::iter::once(self))
+            }
+        }
+
+        impl ToJSON for $name {
+            fn to_json(&self) -> Option<Value> {
+                Some(Value::Bool($value))
+            }
+        }
+
+        impl ParseFromJSON for $name {
+            fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+                match value {
+                    Some(Value::Bool($value)) => Ok($name),
+                    other => Err(ParseError::custom(format!(
+                        concat!("expected `", stringify!($value), "`, got {}"),
+                        other.unwrap_or_default()
+                    ))),
+                }
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_bool($value)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                match bool::deserialize(deserializer)? {
+                    $value => Ok($name),
+                    _ => Err(serde::de::Error::custom(concat!(
+                        "expected `",
+                        stringify!($value),
+                        "`"
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+constant_bool!(
+    /// `success` of every success envelope.
+    Succeeded = true,
+    "Always `true` in a success body."
+);
+
+constant_bool!(
+    /// `success` of the error body.
+    Failed = false,
+    "Always `false` in an error body."
+);

@@ -5,8 +5,8 @@ use poem_openapi::Object;
 use poem_openapi::types::Example;
 use serde::{Deserialize, Serialize};
 
-use super::enums::Wire;
-use super::event::EXAMPLE_EVENT_ID;
+use super::enums::{Wire, WireEnum};
+use super::event::{EXAMPLE_EVENT_ID, EventSelector, EventType};
 use super::scalars::Timestamp;
 use crate::ids::{IdKind, encode};
 
@@ -23,9 +23,11 @@ pub struct Webhook {
     pub id: String,
     /// Where deliveries are POSTed.
     pub url: String,
+    /// What the webhook is for, as you described it.
     pub description: Option<String>,
     /// Event types sent here, or `["*"]` for all.
-    pub event_types: Vec<String>,
+    pub event_types: Vec<Wire<EventSelector>>,
+    /// Whether deliveries are sent (a disabled webhook keeps its pending deliveries).
     pub enabled: bool,
     /// Why it is disabled: by the organization, a 410 Gone, or five days of failures.
     pub disabled_reason: Option<String>,
@@ -46,6 +48,20 @@ pub fn event_types(stored: &str) -> Vec<String> {
         .collect()
 }
 
+/// The same, typed. Stored lists are validated when written, so nothing is dropped.
+pub fn event_selectors(stored: &str) -> Vec<EventSelector> {
+    stored
+        .split(',')
+        .filter_map(|t| EventSelector::from_wire(t.trim()))
+        .collect()
+}
+
+/// A stored event type. Events are only recorded with an [`EventType`]
+/// (`events::record`); `None` would mean a row written by something else.
+pub fn event_type(stored: &str) -> Option<EventType> {
+    EventType::from_wire(stored)
+}
+
 impl From<&webhook_subscription::Model> for Webhook {
     fn from(m: &webhook_subscription::Model) -> Self {
         let now = crate::time::now();
@@ -53,7 +69,10 @@ impl From<&webhook_subscription::Model> for Webhook {
             id: encode(IdKind::Webhook, m.id),
             url: m.url.clone(),
             description: m.description.clone(),
-            event_types: event_types(&m.event_types),
+            event_types: event_selectors(&m.event_types)
+                .into_iter()
+                .map(Wire)
+                .collect(),
             enabled: m.enabled,
             disabled_reason: m.disabled_reason.clone(),
             previous_secret_expires_at: Timestamp::optional(
@@ -83,6 +102,7 @@ pub struct WebhookWithSecret {
 pub struct DeliveryAttempt {
     /// 1 for the first attempt.
     pub attempt: i32,
+    /// When the request was sent.
     pub attempted_at: Timestamp,
     /// Whether the endpoint answered 2xx in time.
     pub succeeded: bool,
@@ -90,6 +110,7 @@ pub struct DeliveryAttempt {
     pub status_code: Option<i32>,
     /// Why no usable response came (timeout, refused, DNS, …).
     pub error: Option<String>,
+    /// How long the endpoint took to answer, in milliseconds.
     pub latency_ms: i64,
     /// The first kilobyte of the response body.
     pub response_excerpt: Option<String>,
@@ -119,11 +140,14 @@ pub struct Delivery {
     pub webhook_id: String,
     /// `evt_…`, also the `webhook-id` header of every attempt.
     pub event_id: String,
-    pub event_type: String,
+    /// The event's type.
+    pub event_type: Wire<EventType>,
     pub status: Wire<webhook_delivery::DeliveryStatus>,
+    /// Attempts made so far.
     pub attempt_count: i32,
     /// When the next attempt is due, while pending.
     pub next_attempt_at: Option<Timestamp>,
+    /// When the last attempt was made; null before the first.
     pub last_attempt_at: Option<Timestamp>,
     /// Oldest first.
     pub attempts: Vec<DeliveryAttempt>,
@@ -137,7 +161,7 @@ impl Delivery {
             id: encode(IdKind::Delivery, m.id),
             webhook_id: encode(IdKind::Webhook, m.subscription_id),
             event_id: encode(IdKind::Event, m.event_id),
-            event_type: m.event_type.clone(),
+            event_type: Wire(event_type(&m.event_type).unwrap_or(EventType::WebhookTest)),
             status: Wire(m.status),
             attempt_count: m.attempt_count,
             next_attempt_at: Timestamp::optional(m.next_attempt_at),
@@ -155,7 +179,9 @@ impl Delivery {
 pub struct WebhookTestResult {
     /// Whether the endpoint answered 2xx within 15 s.
     pub succeeded: bool,
+    /// The attempt made.
     pub attempt: DeliveryAttempt,
+    /// The delivery of the `webhook.test` event the attempt belongs to.
     pub delivery: Delivery,
 }
 
@@ -163,12 +189,14 @@ pub struct WebhookTestResult {
 #[derive(Object, Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[oai(example)]
 pub struct Deleted {
+    /// The deleted object's id.
     pub id: String,
     /// Always `true`.
     pub deleted: bool,
 }
 
-const EXAMPLE_WEBHOOK_ID: &str = "wh_01jdq7a8b9c0d1e2f3g4h5j6k7";
+pub const EXAMPLE_WEBHOOK_ID: &str = "wh_01mbx6d9k0e5n2p8r4s7t1v3w6";
+pub const EXAMPLE_DELIVERY_ID: &str = "dlv_01mbx7q2r8g3h5j7k9m1n3p5q7";
 
 fn ts(text: &str) -> Timestamp {
     Timestamp(text.to_owned())
@@ -180,7 +208,10 @@ impl Example for Webhook {
             id: EXAMPLE_WEBHOOK_ID.into(),
             url: "https://hooks.example.com/aura".into(),
             description: Some("Commission sync".into()),
-            event_types: vec!["payment.created".into(), "payment.refunded".into()],
+            event_types: vec![
+                Wire(EventSelector::Type(EventType::PaymentCreated)),
+                Wire(EventSelector::Type(EventType::PaymentRefunded)),
+            ],
             enabled: true,
             disabled_reason: None,
             previous_secret_expires_at: None,
@@ -217,10 +248,10 @@ impl Example for DeliveryAttempt {
 impl Example for Delivery {
     fn example() -> Self {
         Delivery {
-            id: "dlv_01jdq7p8q9r0s1t2v3w4x5y6z7".into(),
+            id: EXAMPLE_DELIVERY_ID.into(),
             webhook_id: EXAMPLE_WEBHOOK_ID.into(),
             event_id: EXAMPLE_EVENT_ID.into(),
-            event_type: "payment.created".into(),
+            event_type: Wire(EventType::PaymentCreated),
             status: Wire(webhook_delivery::DeliveryStatus::Succeeded),
             attempt_count: 1,
             next_attempt_at: None,
@@ -238,7 +269,7 @@ impl Example for WebhookTestResult {
             succeeded: true,
             attempt: DeliveryAttempt::example(),
             delivery: Delivery {
-                event_type: "webhook.test".into(),
+                event_type: Wire(EventType::WebhookTest),
                 ..Delivery::example()
             },
         }

@@ -106,8 +106,7 @@ impl Dispatcher {
                             let to_record = to_record.clone();
                             in_flight.spawn(async move {
                                 let subscription = claim.delivery.subscription_id;
-                                let recorded = match dispatcher.send(claim, Mode::Scheduled).await
-                                {
+                                let recorded = match dispatcher.send(claim, Mode::Scheduled).await {
                                     Ok(Some(sent)) => {
                                         let (answer, answered) = oneshot::channel();
                                         match to_record.send((sent, answer)).await {
@@ -536,12 +535,8 @@ pub fn signing_secrets(
     Ok(secrets)
 }
 
-/// The request body: `{"type", "timestamp", "data"}`, the same bytes on every attempt.
+/// The request body (`views::WebhookPayload`: `{"type", "timestamp", "data"}`), the same
+/// bytes on every attempt.
 pub fn payload(event: &event::Model) -> Vec<u8> {
-    let body = serde_json::json!({
-        "type": event.event_type,
-        "timestamp": crate::time::format_rfc3339(event.created_at),
-        "data": event.data,
-    });
-    serde_json::to_vec(&body).unwrap_or_default()
+    serde_json::to_vec(&crate::views::WebhookPayload::from(event)).unwrap_or_default()
 }

@@ -40,7 +40,7 @@ async fn an_admin_creates_lists_and_revokes_keys() {
         .graphql_ok(
             &admin,
             CREATE,
-            json!({"input": {"name": "Postman Testing", "scopes": ["leads:read"], "expiresAt": expires}}),
+            json!({"input": {"name": "Postman Testing", "scopes": ["LEADS_READ"], "expiresAt": expires}}),
         )
         .await;
     let created = &data["createApiKey"];
@@ -49,7 +49,7 @@ async fn an_admin_creates_lists_and_revokes_keys() {
     assert!(secret.starts_with("aura_pk_live_"));
     assert!(id.starts_with("key_"));
     assert!(secret.starts_with(created["apiKey"]["prefix"].as_str().unwrap()));
-    assert_eq!(created["apiKey"]["scopes"], json!(["leads:read"]));
+    assert_eq!(created["apiKey"]["scopes"], json!(["LEADS_READ"]));
     assert_eq!(created["apiKey"]["status"], json!("ACTIVE"));
     assert!(created["apiKey"]["expiresAt"].is_string());
 
@@ -93,7 +93,7 @@ async fn members_and_api_keys_cannot_manage_keys() {
     clerk_org(&app.db, "acme", "org_acme").await;
     let member = token(&claims("user_member", "org_acme", "member"));
     let other = org_with_key(&app.db, "bravo", ScopeSet::all()).await;
-    let input = json!({"input": {"name": "x", "scopes": ["leads:read"]}});
+    let input = json!({"input": {"name": "x", "scopes": ["LEADS_READ"]}});
     for (who, bearer) in [("member", &member), ("API key", &other.key)] {
         for (query, variables) in [
             (LIST, json!({})),
@@ -142,16 +142,16 @@ async fn bad_input_is_a_validation_error() {
     for (case, input) in [
         (
             "unknown scope",
-            json!({"name": "k", "scopes": ["leads:write"]}),
+            json!({"name": "k", "scopes": ["LEADS_WRITE"]}),
         ),
         ("no scope", json!({"name": "k", "scopes": []})),
         (
             "empty name",
-            json!({"name": "  ", "scopes": ["leads:read"]}),
+            json!({"name": "  ", "scopes": ["LEADS_READ"]}),
         ),
         (
             "expired",
-            json!({"name": "k", "scopes": ["leads:read"], "expiresAt": past}),
+            json!({"name": "k", "scopes": ["LEADS_READ"], "expiresAt": past}),
         ),
     ] {
         let (_, body) = app.graphql(&admin, CREATE, json!({"input": input})).await;

@@ -2,7 +2,7 @@
 //! and no double booking under concurrency.
 
 use aura::domain::ScopeSet;
-use chrono::{DateTime, Duration, Offset, TimeZone, Utc};
+use chrono::{DateTime, Duration, DurationRound, Offset, TimeZone, Utc};
 use entities::{booking_link, call, event};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -106,6 +106,26 @@ async fn a_widget_books_without_a_key_and_the_slot_disappears() {
     let to = from + Duration::days(1);
     let before = slots(&app, "acme-strategy", from, to).await;
     assert_eq!(before.len(), 48, "a full day of 30-minute slots");
+    // `localStart` is the same instant, in the zone asked for, at that zone's offset then.
+    let (status, body) = anonymous(
+        &app,
+        SLOTS,
+        json!({"slug": "acme-strategy", "from": rfc(from), "to": rfc(to), "tz": "Asia/Kolkata"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let zoned = body["data"]["availableSlots"].as_array().unwrap();
+    assert_eq!(zoned.len(), before.len());
+    for slot in zoned {
+        let start: DateTime<Utc> = slot["start"].as_str().unwrap().parse().unwrap();
+        let local = DateTime::parse_from_rfc3339(slot["localStart"].as_str().unwrap()).unwrap();
+        assert_eq!(local, start, "{slot}");
+        let offset = chrono_tz::Asia::Kolkata
+            .offset_from_utc_datetime(&start.naive_utc())
+            .fix();
+        assert_eq!(local.offset(), &offset, "{slot}");
+        assert_eq!(offset.local_minus_utc(), 5 * 3600 + 30 * 60);
+    }
     let start = before[10].clone();
 
     let (status, body) = anonymous(
@@ -142,7 +162,7 @@ async fn a_widget_books_without_a_key_and_the_slot_disappears() {
 
     // The organization sees the lead and the call, with their events.
     let data = app
-        .graphql_ok(&org.key, "{ leads(filter: {status: BOOKED}) { nodes { email source customFields calls { scheduledAt status } } } }", json!({}))
+        .graphql_ok(&org.key, "{ leads(filter: {status: BOOKED}) { nodes { email source customFields calls { nodes { scheduledAt status } } } } }", json!({}))
         .await;
     let lead = data["leads"]["nodes"]
         .as_array()
@@ -153,7 +173,7 @@ async fn a_widget_books_without_a_key_and_the_slot_disappears() {
         .clone();
     assert_eq!(lead["source"], json!("booking_link"));
     assert_eq!(lead["customFields"]["goal"], json!("scale"));
-    assert_eq!(lead["calls"][0]["scheduledAt"], json!(start));
+    assert_eq!(lead["calls"]["nodes"][0]["scheduledAt"], json!(start));
     let types: Vec<String> = event::Entity::find()
         .filter(event::Column::OrganizationId.eq(org.id))
         .all(&app.db)
@@ -176,7 +196,7 @@ async fn a_widget_books_without_a_key_and_the_slot_disappears() {
     let data = app
         .graphql_ok(
             &org.key,
-            "{ leads(first: 100) { nodes { email calls { id } } } }",
+            "{ leads(first: 100) { nodes { email calls { nodes { id } } } } }",
             json!({}),
         )
         .await;
@@ -187,7 +207,7 @@ async fn a_widget_books_without_a_key_and_the_slot_disappears() {
         .filter(|l| l["email"] == json!("booker@example.com"))
         .collect();
     assert_eq!(mine.len(), 1);
-    assert_eq!(mine[0]["calls"].as_array().unwrap().len(), 2);
+    assert_eq!(mine[0]["calls"]["nodes"].as_array().unwrap().len(), 2);
 
     // Reschedule with the token, then cancel: the slots come back.
     let (status, body) = anonymous(&app, "mutation($t: String!, $s: DateTime!) { rescheduleBooking(token: $t, start: $s) { start status } }", json!({"t": token, "s": before[30]})).await;
@@ -265,18 +285,6 @@ async fn public_operations_validate_and_protect() {
             json!({"slug": "acme-strategy", "start": rfc(from), "email": "not-an-email"}),
             "VALIDATION_ERROR",
         ),
-        // Off the half-hour grid.
-        (
-            BOOK,
-            json!({"slug": "acme-strategy", "start": "2030-01-01T10:07:00Z", "email": "a@example.com"}),
-            "CONFLICT",
-        ),
-        // Inside the hour of notice.
-        (
-            BOOK,
-            json!({"slug": "acme-strategy", "start": rfc(aura::time::now() + Duration::minutes(5)), "email": "a@example.com"}),
-            "CONFLICT",
-        ),
     ];
     for (query, variables, code) in cases {
         let (_, body) = anonymous(&app, query, variables.clone()).await;
@@ -286,6 +294,65 @@ async fn public_operations_validate_and_protect() {
             "{variables}: {body}"
         );
     }
+
+    // Off the half-hour grid, but inside the horizon, the hours and the notice, on a free
+    // day: CONFLICT for being off the grid alone, as the grid time beside it books.
+    let free = slots(&app, "acme-strategy", from, from + Duration::days(1)).await;
+    let on_grid: DateTime<Utc> = free[4].parse().unwrap();
+    let off_grid = on_grid + Duration::minutes(7);
+    let (_, body) = anonymous(
+        &app,
+        BOOK,
+        json!({"slug": "acme-strategy", "start": rfc(off_grid), "email": "a@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        json!("CONFLICT"),
+        "{body}"
+    );
+    let (_, body) = anonymous(
+        &app,
+        BOOK,
+        json!({"slug": "acme-strategy", "start": rfc(on_grid), "email": "a@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        body["data"]["bookCall"]["status"],
+        json!("SCHEDULED"),
+        "{body}"
+    );
+    // On the grid and free, but inside the hour of notice: the next half hour.
+    let soon = aura::time::now()
+        .duration_trunc(Duration::minutes(30))
+        .unwrap()
+        + Duration::minutes(30);
+    let (_, body) = anonymous(
+        &app,
+        BOOK,
+        json!({"slug": "acme-strategy", "start": rfc(soon), "email": "b@example.com"}),
+    )
+    .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        json!("CONFLICT"),
+        "{body}"
+    );
+    // The same start is bookable once the notice is met: a free slot a day later.
+    let next_day = soon + Duration::days(1);
+    let later = slots(
+        &app,
+        "acme-strategy",
+        next_day,
+        next_day + Duration::minutes(1),
+    )
+    .await;
+    assert_eq!(
+        later,
+        vec![rfc(next_day)],
+        "the grid time a day later is free"
+    );
+
     // Anonymous callers reach nothing else.
     let (status, body) = anonymous(&app, "{ bookingLinks { count } }", json!({})).await;
     assert_eq!(status, 401);
@@ -304,10 +371,35 @@ async fn public_operations_validate_and_protect() {
         .await
         .unwrap();
     assert!(preflight.status().is_success());
+    let header = |name: &str| {
+        preflight
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("{name} missing"))
+            .to_ascii_lowercase()
+    };
+    assert_eq!(
+        header("access-control-allow-origin"),
+        "https://client-site.example"
+    );
+    assert!(
+        header("access-control-allow-methods").contains("post"),
+        "{}",
+        header("access-control-allow-methods")
+    );
+    assert!(
+        header("access-control-allow-headers").contains("content-type"),
+        "{}",
+        header("access-control-allow-headers")
+    );
+    assert_eq!(header("access-control-max-age"), "86400");
     assert!(
         preflight
             .headers()
-            .contains_key("access-control-allow-origin")
+            .get("access-control-allow-credentials")
+            .is_none(),
+        "no credentials: bearer headers only"
     );
 }
 
@@ -350,19 +442,12 @@ async fn fifty_concurrent_bookings_of_one_slot_make_one_call() {
     assert_eq!(calls, 1);
 }
 
-/// The next instant after `after` at which New York's UTC offset changes.
-fn next_clock_change(after: DateTime<Utc>) -> DateTime<Utc> {
-    let zone = chrono_tz::America::New_York;
-    let offset = |at: DateTime<Utc>| zone.offset_from_utc_datetime(&at.naive_utc()).fix();
-    let mut at = after;
-    while offset(at) == offset(after) {
-        at += Duration::hours(1);
-    }
-    at
-}
-
+/// Slots across New York's two clock changes of 2027, on an injected clock and fixed
+/// dates (clocks go forward on 14 March at 07:00 UTC and back on 7 November at 06:00
+/// UTC): 09:00 and 09:30 local every day, so a UTC hour earlier after the spring change
+/// and later after the autumn one. The expected instants are written out by hand.
 #[tokio::test]
-async fn availability_is_right_across_a_dst_change() {
+async fn availability_is_right_across_dst_changes() {
     let app = TestApp::spawn().await;
     let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
     let s = seed(&app.db, org.id, "acme", 0).await;
@@ -380,46 +465,143 @@ async fn availability_is_right_across_a_dst_change() {
         .unwrap();
     let mut active: booking_link::ActiveModel = link.into();
     active.weekly_hours = Set(Value::Array(hours));
-    active.update(&app.db).await.unwrap();
+    let link = active.update(&app.db).await.unwrap();
+    let at = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
+    let slots_at = |from: &str, to: &str, now: &str| {
+        let (from, to, now, link, db) = (at(from), at(to), at(now), link.clone(), app.db.clone());
+        async move {
+            aura::services::booking::slots(&db, &link, from, to, now)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(rfc)
+                .collect::<Vec<_>>()
+        }
+    };
 
-    let change = next_clock_change(Utc::now() + Duration::days(1));
-    let from = change - Duration::days(2);
-    let to = change + Duration::days(2);
-    let (_, body) = anonymous(
-        &app,
-        SLOTS,
-        json!({"slug": "ny-hours", "from": rfc(from), "to": rfc(to), "tz": "America/New_York"}),
+    // Spring: two days either side of the change, "now" ten days before it.
+    let spring = slots_at(
+        "2027-03-12T07:00:00Z",
+        "2027-03-16T07:00:00Z",
+        "2027-03-04T07:00:00Z",
     )
     .await;
-    let slots = body["data"]["availableSlots"].as_array().unwrap();
-    assert_eq!(slots.len(), 8, "two slots a day over four days: {body}");
-    for slot in slots {
-        let local = slot["localStart"].as_str().unwrap();
-        assert!(
-            local.contains("T09:00:00") || local.contains("T09:30:00"),
-            "{local}"
-        );
-    }
-    // Before the change and after it, 09:00 local is a different UTC hour.
-    let utc_hours: std::collections::BTreeSet<String> = slots
-        .iter()
-        .map(|s| s["start"].as_str().unwrap()[11..13].to_owned())
-        .collect();
-    assert_eq!(utc_hours.len(), 2, "{utc_hours:?}");
+    assert_eq!(
+        spring,
+        [
+            "2027-03-12T14:00:00Z",
+            "2027-03-12T14:30:00Z",
+            "2027-03-13T14:00:00Z",
+            "2027-03-13T14:30:00Z",
+            "2027-03-14T13:00:00Z",
+            "2027-03-14T13:30:00Z",
+            "2027-03-15T13:00:00Z",
+            "2027-03-15T13:30:00Z",
+        ]
+    );
+    // Autumn.
+    let autumn = slots_at(
+        "2027-11-05T06:00:00Z",
+        "2027-11-09T06:00:00Z",
+        "2027-10-28T06:00:00Z",
+    )
+    .await;
+    assert_eq!(
+        autumn,
+        [
+            "2027-11-05T13:00:00Z",
+            "2027-11-05T13:30:00Z",
+            "2027-11-06T13:00:00Z",
+            "2027-11-06T13:30:00Z",
+            "2027-11-07T14:00:00Z",
+            "2027-11-07T14:30:00Z",
+            "2027-11-08T14:00:00Z",
+            "2027-11-08T14:30:00Z",
+        ]
+    );
+    // The clock decides the notice (an hour on this link): at 13:30 UTC on the first
+    // day, 14:00 is too soon and 14:30 is not.
+    let noticed = slots_at(
+        "2027-03-12T07:00:00Z",
+        "2027-03-16T07:00:00Z",
+        "2027-03-12T13:30:00Z",
+    )
+    .await;
+    assert_eq!(noticed.len(), 7, "{noticed:?}");
+    assert_eq!(noticed[0], "2027-03-12T14:30:00Z");
+    // And the horizon (400 days on this link): a year and more ahead, nothing.
+    assert!(
+        slots_at(
+            "2027-03-12T07:00:00Z",
+            "2027-03-16T07:00:00Z",
+            "2026-01-01T00:00:00Z",
+        )
+        .await
+        .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn demo_calls_hold_their_time_on_the_demo_links() {
     use entities::call_slot_claim;
+    use std::collections::BTreeSet;
     let app = TestApp::spawn().await;
     aura::seed::ensure_demo(&app.db, aura::seed::DemoOptions::default())
         .await
         .unwrap();
-    let claims = call_slot_claim::Entity::find()
-        .count(&app.db)
-        .await
-        .unwrap();
-    assert!(claims > 0, "upcoming demo calls claim their closers' time");
+    // What every scheduled demo call with a closer should hold, worked out here: each
+    // 5-minute block from its start (rounded down) to its end plus the links' 15-minute
+    // buffer. Where calls overlap, the block is held once (by the first).
+    let calls = call::Entity::find().all(&app.db).await.unwrap();
+    let scheduled: Vec<&call::Model> = calls
+        .iter()
+        .filter(|c| c.status == call::CallStatus::Scheduled && c.closer_id.is_some())
+        .collect();
+    assert!(
+        scheduled.len() >= 5,
+        "the demo has upcoming calls: {}",
+        scheduled.len()
+    );
+    let mut expected = BTreeSet::new();
+    for call in &scheduled {
+        let end = call.scheduled_at
+            + Duration::minutes(i64::from(call.duration_minutes))
+            + Duration::minutes(15);
+        let mut block = call
+            .scheduled_at
+            .duration_trunc(Duration::minutes(5))
+            .unwrap();
+        while block < end {
+            expected.insert((call.closer_id.unwrap(), block));
+            block += Duration::minutes(5);
+        }
+    }
+    let claims = call_slot_claim::Entity::find().all(&app.db).await.unwrap();
+    let held: BTreeSet<_> = claims
+        .iter()
+        .map(|c| (c.team_member_id, c.block_start))
+        .collect();
+    assert_eq!(held.len(), claims.len());
+    assert_eq!(
+        held, expected,
+        "the scheduled calls' blocks, and nothing else"
+    );
+    // Each block is held by a scheduled call of that closer that covers it.
+    for claim in &claims {
+        let holder = scheduled
+            .iter()
+            .find(|c| c.id == claim.call_id)
+            .expect("held by a scheduled call");
+        assert_eq!(holder.closer_id, Some(claim.team_member_id));
+        assert!(
+            claim.block_start
+                >= holder
+                    .scheduled_at
+                    .duration_trunc(Duration::minutes(5))
+                    .unwrap()
+        );
+    }
+
     let (_, body) = anonymous(
         &app,
         "{ publicBookingLink(slug: \"demo-strategy-call\") { name } }",

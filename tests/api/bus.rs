@@ -31,7 +31,7 @@ async fn a_revoked_cached_key_fails_at_once_here_and_within_a_second_elsewhere()
     let created = keys::create(&here.db, org.id, "cached", ScopeSet::all(), None)
         .await
         .expect("create a key");
-    // Both instances have the key cached.
+    // Both instances have the key cached (and its first use is written).
     here.warm_key(&created.secret).await;
     elsewhere.warm_key(&created.secret).await;
     let before = here.statements();
@@ -146,8 +146,8 @@ async fn a_committed_event_wakes_the_dispatcher_before_its_poll() {
     let org = org_with_key(&writer.db, "acme", ScopeSet::all()).await;
     let receiver = Receiver::start().await;
     create_webhook(&writer, &org.key, &receiver.url, &["lead.created"]).await;
-    // Let the dispatcher's first (empty) round pass.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Let the dispatcher's first (empty) round pass: no statement runs any more.
+    writer.await_quiet().await;
 
     let committed = Instant::now();
     let writes_through = if on_postgres(&writer) {

@@ -211,9 +211,8 @@ async fn keys_are_fetched_again_after_the_ttl() {
 
 #[tokio::test]
 async fn an_unreachable_key_set_is_our_outage_not_the_callers_fault() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    // A port held by this test and never listened on: connections to it are refused.
+    let (_held, port) = crate::helpers::closed_port();
     let config = aura::auth::clerk::ClerkConfig {
         source: aura::auth::clerk::KeySource::Jwks {
             url: format!("http://127.0.0.1:{port}/jwks").parse().unwrap(),

@@ -110,7 +110,7 @@ async fn graphql_errors_carry_a_code() {
     let (_, body) = app
         .graphql(
             &org.key,
-            "{ leads { edges { node { calls(first: 0) { id } } } } }",
+            "{ leads { edges { node { calls(first: 0) { nodes { id } } } } } }",
             json!({}),
         )
         .await;

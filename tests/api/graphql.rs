@@ -10,8 +10,8 @@ const NESTED: &str = r#"
 query Nested($first: Int!) {
   leads(first: $first) {
     edges { node { id name
-      calls { id scheduledAt closer { id name commissionRate } }
-      payments { id amount currency product { id name } }
+      calls { nodes { id scheduledAt closer { id name commissionRate } } }
+      payments { edges { node { id amount currency product { id name } } } }
     } }
   }
 }"#;
@@ -23,7 +23,7 @@ async fn a_nested_query_answers_with_the_demo_key() {
     let data = app
         .graphql_ok(
             &demo.api_key,
-            "{ leads(first: 50) { edges { node { id name calls { id status closer { id name role } } } } pageInfo { hasNextPage endCursor } } }",
+            "{ leads(first: 50) { edges { node { id name calls { nodes { id status closer { id name role } } } } } pageInfo { hasNextPage endCursor } } }",
             json!({}),
         )
         .await;
@@ -32,7 +32,7 @@ async fn a_nested_query_answers_with_the_demo_key() {
     assert_eq!(data["leads"]["pageInfo"]["hasNextPage"], json!(true));
     let closers: Vec<&Value> = edges
         .iter()
-        .flat_map(|e| e["node"]["calls"].as_array().unwrap())
+        .flat_map(|e| e["node"]["calls"]["nodes"].as_array().unwrap())
         .map(|c| &c["closer"])
         .collect();
     assert!(!closers.is_empty(), "demo leads should have calls");
@@ -64,10 +64,10 @@ async fn statement_count_does_not_grow_with_page_size() {
         let edges = data["leads"]["edges"].as_array().unwrap();
         assert_eq!(edges.len(), first as usize);
         for edge in edges {
-            let call = &edge["node"]["calls"][0];
+            let call = &edge["node"]["calls"]["nodes"][0];
             assert!(call["closer"]["id"].is_string(), "{edge}");
             assert!(
-                edge["node"]["payments"][0]["product"]["id"].is_string(),
+                edge["node"]["payments"]["edges"][0]["node"]["product"]["id"].is_string(),
                 "{edge}"
             );
         }
@@ -86,15 +86,15 @@ async fn a_list_loaded_with_its_closers_keeps_each_parents_newest_children() {
     let data = app
         .graphql_ok(
             &demo.api_key,
-            "{ leads(first: 60) { edges { node { newest: calls(first: 1) { id closer { id } } calls { id closerId } } } } }",
+            "{ leads(first: 60) { edges { node { newest: calls(first: 1) { nodes { id closer { id } } } calls { nodes { id closerId } } } } } }",
             json!({}),
         )
         .await;
     let mut leads_with_several = 0;
     for edge in data["leads"]["edges"].as_array().unwrap() {
         let node = &edge["node"];
-        let all = node["calls"].as_array().unwrap();
-        let newest = node["newest"].as_array().unwrap();
+        let all = node["calls"]["nodes"].as_array().unwrap();
+        let newest = node["newest"]["nodes"].as_array().unwrap();
         assert_eq!(newest.len(), all.len().min(1), "{node}");
         if let (Some(first), Some(joined)) = (all.first(), newest.first()) {
             assert_eq!(joined["id"], first["id"], "{node}");
@@ -121,7 +121,7 @@ async fn fields_come_back_in_the_order_they_were_asked_for() {
     let data = app
         .graphql_ok(
             &org.key,
-            "{ leads(first: 3) { edges { node { payments { product { name } id } calls { closer { name } id } name id } } } }",
+            "{ leads(first: 3) { edges { node { payments { nodes { product { name } id } } calls { nodes { closer { name } id } } name id } } pageInfo { endCursor hasNextPage } } }",
             json!({}),
         )
         .await;
@@ -136,8 +136,38 @@ async fn fields_come_back_in_the_order_they_were_asked_for() {
     for edge in data["leads"]["edges"].as_array().unwrap() {
         let lead = &edge["node"];
         assert_eq!(keys(lead), ["payments", "calls", "name", "id"], "{lead}");
-        assert_eq!(keys(&lead["payments"][0]), ["product", "id"], "{lead}");
-        assert_eq!(keys(&lead["calls"][0]), ["closer", "id"], "{lead}");
+        assert_eq!(
+            keys(&lead["payments"]["nodes"][0]),
+            ["product", "id"],
+            "{lead}"
+        );
+        assert_eq!(keys(&lead["calls"]["nodes"][0]), ["closer", "id"], "{lead}");
+    }
+    // Connections answer in the asked order too, whichever order that is.
+    assert_eq!(
+        keys(&data["leads"]["pageInfo"]),
+        ["endCursor", "hasNextPage"]
+    );
+    for (query, connection, edge) in [
+        (
+            "{ leads(first: 2) { edges { cursor node { id } } pageInfo { hasNextPage } count } }",
+            &["edges", "pageInfo", "count"][..],
+            &["cursor", "node"][..],
+        ),
+        (
+            "{ leads(first: 2) { count pageInfo { hasNextPage } edges { node { id } cursor } } }",
+            &["count", "pageInfo", "edges"],
+            &["node", "cursor"],
+        ),
+        (
+            "{ leads(first: 2) { pageInfo { hasNextPage } nodes { id } edges { cursor } } }",
+            &["pageInfo", "nodes", "edges"],
+            &["cursor"],
+        ),
+    ] {
+        let data = app.graphql_ok(&org.key, query, json!({})).await;
+        assert_eq!(keys(&data["leads"]), connection, "{query}: {data}");
+        assert_eq!(keys(&data["leads"]["edges"][0]), edge, "{query}: {data}");
     }
 }
 

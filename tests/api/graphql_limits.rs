@@ -23,7 +23,7 @@ async fn operations_over_the_limits_are_refused_before_touching_the_database() {
     app.await_key_use_recorded(org.id).await;
 
     let too_deep = nested(16);
-    let too_complex = "{ leads(first: 100) { edges { node { calls(first: 100) { lead { calls(first: 100) { id } } } } } } }";
+    let too_complex = "{ leads(first: 100) { edges { node { calls(first: 100) { nodes { lead { calls(first: 100) { nodes { id } } } } } } } } }";
     let aliases: String = (0..31)
         .map(|i| format!("a{i}: leads {{ count }} "))
         .collect();
@@ -85,15 +85,12 @@ async fn batched_requests_are_refused() {
     assert_error(response, 400, "VALIDATION_ERROR").await;
 }
 
-/// A query `depth` fields deep (at least 4), one item per list so only depth counts.
+/// A query `depth` fields deep (at least 4), one item per list so only depth counts:
+/// `lead.calls(first: 1) { nodes { lead { calls … } } }`.
 fn nested(depth: usize) -> String {
     let mut inner = "id".to_owned();
     for level in (4..depth).rev() {
-        let field = if level % 2 == 0 {
-            "calls(first: 1)"
-        } else {
-            "lead"
-        };
+        let field = ["calls(first: 1)", "nodes", "lead"][(level - 4) % 3];
         inner = format!("{field} {{ {inner} }}");
     }
     format!("{{ leads(first: 1) {{ edges {{ node {{ {inner} }} }} }} }}")

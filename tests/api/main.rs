@@ -13,6 +13,7 @@ mod bus;
 mod clerk;
 mod cli;
 mod commissions;
+mod contract;
 mod errors;
 mod faults;
 mod graphql;

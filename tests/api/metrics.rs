@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use crate::cli::{aura, last_line, temp_db};
+use crate::cli::{SERVER_KEY, aura, last_line, temp_db};
 use crate::helpers::Process;
 
 /// `name{labels} value` lines of the Prometheus text format, keyed by `name{labels}` as
@@ -58,7 +58,7 @@ async fn scrape(client: &reqwest::Client, address: &str) -> HashMap<String, f64>
 
 #[tokio::test]
 async fn the_metrics_listener_counts_known_traffic() {
-    let (_dir, url) = temp_db();
+    let (_db, url) = temp_db().await;
     let key = last_line(&aura(&url, &["demo", "--leads", "5"]));
     let mut server = Process::start(
         &[
@@ -70,6 +70,7 @@ async fn the_metrics_listener_counts_known_traffic() {
         ],
         &[
             ("DATABASE_URL", &url),
+            ("AURA_WEBHOOK_SECRET_KEY", SERVER_KEY),
             ("AURA_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
         ],
     );
@@ -231,7 +232,12 @@ async fn the_metrics_listener_counts_known_traffic() {
             "db_client_connections_max",
             &[("pool_name", "main")]
         ),
-        Some(8.0)
+        // `serve`'s default pool: 16 on PostgreSQL, 8 on a SQLite file.
+        Some(if url.starts_with("postgres") {
+            16.0
+        } else {
+            8.0
+        })
     );
     assert!(
         value(
@@ -253,11 +259,14 @@ async fn the_metrics_listener_counts_known_traffic() {
 
 #[tokio::test]
 async fn a_worker_serves_its_own_metrics() {
-    let (_dir, url) = temp_db();
+    let (_db, url) = temp_db().await;
     aura(&url, &["migrate"]);
     let mut worker = Process::start(
         &["worker", "--metrics-bind", "127.0.0.1:0"],
-        &[("DATABASE_URL", &url)],
+        &[
+            ("DATABASE_URL", &url),
+            ("AURA_WEBHOOK_SECRET_KEY", SERVER_KEY),
+        ],
     );
     let metrics = worker.address("metrics listening");
     aura::crypto::tls::install_crypto_provider();

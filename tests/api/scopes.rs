@@ -26,8 +26,8 @@ const RESOURCES: &[Resource] = &[
         id: |s| s.leads[0].clone(),
         relations: &[
             ("assignedTo { id }", Scope::TeamRead),
-            ("calls { id }", Scope::CallsRead),
-            ("payments { id }", Scope::PaymentsRead),
+            ("calls { nodes { id } }", Scope::CallsRead),
+            ("payments { nodes { id } }", Scope::PaymentsRead),
         ],
     },
     Resource {
@@ -47,10 +47,10 @@ const RESOURCES: &[Resource] = &[
         get: "teamMember",
         id: |s| s.team_member.clone(),
         relations: &[
-            ("calls { id }", Scope::CallsRead),
-            ("payments { id }", Scope::PaymentsRead),
-            ("assignedLeads { id }", Scope::LeadsRead),
-            ("bookingLinks { id }", Scope::BookingLinksRead),
+            ("calls { nodes { id } }", Scope::CallsRead),
+            ("payments { nodes { id } }", Scope::PaymentsRead),
+            ("assignedLeads { nodes { id } }", Scope::LeadsRead),
+            ("bookingLinks { nodes { id } }", Scope::BookingLinksRead),
         ],
     },
     Resource {
@@ -60,7 +60,7 @@ const RESOURCES: &[Resource] = &[
         id: |s| s.booking_link.clone(),
         relations: &[
             ("owner { id }", Scope::TeamRead),
-            ("calls { id }", Scope::CallsRead),
+            ("calls { nodes { id } }", Scope::CallsRead),
         ],
     },
     Resource {
@@ -68,7 +68,7 @@ const RESOURCES: &[Resource] = &[
         list: "products",
         get: "product",
         id: |s| s.product.clone(),
-        relations: &[("payments { id }", Scope::PaymentsRead)],
+        relations: &[("payments { nodes { id } }", Scope::PaymentsRead)],
     },
     Resource {
         scope: Scope::PaymentsRead,
@@ -193,7 +193,7 @@ async fn a_relation_loaded_with_its_list_still_needs_its_own_scope() {
     let app = TestApp::spawn().await;
     let owner = org_with_key(&app.db, "acme", ScopeSet::all()).await;
     seed(&app.db, owner.id, "acme", 2).await;
-    let query = "{ leads(first: 1) { edges { node { calls { id closer { id } } payments { id product { id } } } } } }";
+    let query = "{ leads(first: 1) { edges { node { calls { nodes { id closer { id } } } payments { nodes { id product { id } } } } } } }";
     let without = [Scope::LeadsRead, Scope::CallsRead, Scope::PaymentsRead];
     let key =
         crate::factory::keys::create(&app.db, owner.id, "k", without.into_iter().collect(), None)
@@ -213,14 +213,20 @@ async fn a_relation_loaded_with_its_list_still_needs_its_own_scope() {
         "{body}"
     );
     let lead = &body["data"]["leads"]["edges"][0]["node"];
-    assert!(lead["calls"][0]["id"].is_string(), "{body}");
-    assert!(lead["calls"][0]["closer"].is_null(), "{body}");
-    assert!(lead["payments"][0]["product"].is_null(), "{body}");
+    assert!(lead["calls"]["nodes"][0]["id"].is_string(), "{body}");
+    assert!(lead["calls"]["nodes"][0]["closer"].is_null(), "{body}");
+    assert!(lead["payments"]["nodes"][0]["product"].is_null(), "{body}");
 
     let data = app.graphql_ok(&owner.key, query, json!({})).await;
     let lead = &data["leads"]["edges"][0]["node"];
-    assert!(lead["calls"][0]["closer"]["id"].is_string(), "{data}");
-    assert!(lead["payments"][0]["product"]["id"].is_string(), "{data}");
+    assert!(
+        lead["calls"]["nodes"][0]["closer"]["id"].is_string(),
+        "{data}"
+    );
+    assert!(
+        lead["payments"]["nodes"][0]["product"]["id"].is_string(),
+        "{data}"
+    );
 }
 
 async fn owner_key_with(app: &TestApp, org: uuid::Uuid, scope: Scope) -> String {

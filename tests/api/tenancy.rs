@@ -135,7 +135,7 @@ async fn nested_relations_never_cross_organizations() {
     let data = app
         .graphql_ok(
             &b.key,
-            "{ calls(first: 1) { edges { node { leadId lead { name } closer { name } } } } teamMembers { edges { node { calls { lead { name } } payments { lead { name } } } } } }",
+            "{ calls(first: 1) { edges { node { leadId lead { name } closer { name } } } } teamMembers { edges { node { calls { nodes { lead { name } } } payments { nodes { lead { name } } } } } } }",
             json!({}),
         )
         .await;
@@ -166,17 +166,23 @@ async fn nested_relations_never_cross_organizations() {
     let data = app
         .graphql_ok(
             &b.key,
-            "{ leads { edges { node { calls { id closerId closer { name } } payments { id productId product { name } } } } } }",
+            "{ leads { edges { node { calls { nodes { id closerId closer { name } } } payments { nodes { id productId product { name } } } } } } }",
             json!({}),
         )
         .await;
     let lead = &data["leads"]["edges"][0]["node"];
-    assert_eq!(lead["calls"][0]["id"], json!(bravo.calls[0]));
-    assert_eq!(lead["calls"][0]["closerId"], json!(alpha.team_member));
-    assert_eq!(lead["calls"][0]["closer"], Value::Null);
-    assert_eq!(lead["payments"][0]["id"], json!(bravo.payments[0]));
-    assert_eq!(lead["payments"][0]["productId"], json!(alpha.product));
-    assert_eq!(lead["payments"][0]["product"], Value::Null);
+    assert_eq!(lead["calls"]["nodes"][0]["id"], json!(bravo.calls[0]));
+    assert_eq!(
+        lead["calls"]["nodes"][0]["closerId"],
+        json!(alpha.team_member)
+    );
+    assert_eq!(lead["calls"]["nodes"][0]["closer"], Value::Null);
+    assert_eq!(lead["payments"]["nodes"][0]["id"], json!(bravo.payments[0]));
+    assert_eq!(
+        lead["payments"]["nodes"][0]["productId"],
+        json!(alpha.product)
+    );
+    assert_eq!(lead["payments"]["nodes"][0]["product"], Value::Null);
     let text = data.to_string();
     assert!(!text.contains("alpha"), "alpha's data leaked: {text}");
 }

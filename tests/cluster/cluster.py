@@ -448,6 +448,10 @@ class Receiver:
 
 # -------------------------------------------------------------------- subscription
 
+# The `EventType` enum names the subscription answers with, in the REST and webhook spelling.
+WIRE_TYPES = {"LEAD_CREATED": "lead.created"}
+
+
 class Subscriber:
     """A graphql-transport-ws client on one server, subscribed to `lead.created`."""
 
@@ -485,7 +489,7 @@ class Subscriber:
                     return
                 ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
                     "query": "subscription ClusterWatch($since: DateTime) {"
-                             " events(types: [\"lead.created\"], since: $since) { id type createdAt data } }",
+                             " events(types: [LEAD_CREATED], since: $since) { id type createdAt data } }",
                     "variables": {"since": self.since},
                 }}))
                 self.acked.set()
@@ -506,7 +510,8 @@ class Subscriber:
                             if isinstance(data, str):
                                 data = json.loads(data)
                             with self.lock:
-                                self.events[event["id"]] = {"type": event["type"],
+                                # GraphQL's enum name, stored in REST's spelling.
+                                self.events[event["id"]] = {"type": WIRE_TYPES.get(event["type"], event["type"]),
                                                             "lead": (data or {}).get("id")}
                     elif kind == "ping":
                         ws.send(json.dumps({"type": "pong"}))

@@ -14,6 +14,8 @@
 //                        discriminated by `type`)
 //   isRetryable          `ErrorBody.code` is a union of exactly the contract's codes
 //   leadFromBody         success and error bodies are told apart by `success`
+//   onDelivery           a webhook body (`WebhookPayload`, under `x-webhooks`) narrows
+//                        `data` by `type` as an event does
 import createClient from "openapi-fetch";
 import type { components, paths } from "./openapi";
 
@@ -23,6 +25,7 @@ export type Payment = Schemas["Payment"];
 export type Event = Schemas["Event"];
 export type EventType = Schemas["EventTypeName"];
 export type ErrorBody = Schemas["ErrorBody"];
+export type WebhookPayload = Schemas["WebhookPayload"];
 /** The error codes of the contract (CONTRACT.md, "Errors"). */
 export type ErrorCode = ErrorBody["code"];
 
@@ -220,4 +223,30 @@ export async function showEvent(client: AuraClient, id: string): Promise<string>
 export function leadFromBody(body: Schemas["LeadEnvelope"] | ErrorBody, status: number): Lead {
   if (body.success) return body.data;
   throw new AuraError(status, body);
+}
+
+/** What a commission platform takes from a delivery. */
+export type Delivered =
+  | { kind: "payment"; paymentId: string; cents: number }
+  | { kind: "test"; webhookId: string };
+
+/**
+ * What a webhook endpoint does with a delivery's body (after checking its signature):
+ * payments in and out, and the test event that names its webhook.
+ */
+export function onDelivery(body: WebhookPayload): Delivered | null {
+  switch (body.type) {
+    case "payment.created":
+    case "payment.updated":
+      return { kind: "payment", paymentId: body.data.id, cents: body.data.amount };
+    case "payment.refunded": {
+      const refunded: Payment = body.data;
+      return { kind: "payment", paymentId: refunded.id, cents: -refunded.amount };
+    }
+    case "webhook.test":
+      return { kind: "test", webhookId: body.data.webhook_id };
+    default:
+      // Other resources' events are not this receiver's business.
+      return null;
+  }
 }

@@ -7,7 +7,7 @@
   var DEFAULT_QUERY = [
     '{',
     '  leads(first: 10, filter: { status: WON }) {',
-    '    edges { node { id name assignedTo { id name role } calls { id scheduledAt status closer { id name } } payments { id amount currency status product { id name } } } }',
+    '    edges { node { id name assignedTo { id name role } calls { nodes { id scheduledAt status closer { id name } } } payments { nodes { id amount currency status product { id name } } } } }',
     '    pageInfo { hasNextPage endCursor }',
     '  }',
     '}',

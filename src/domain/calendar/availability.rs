@@ -70,7 +70,9 @@ impl Busy {
     pub fn overlaps(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
         // The first interval ending after `start` is the only one that can overlap first.
         let index = self.0.partition_point(|(_, busy_end)| *busy_end <= start);
-        self.0.get(index).is_some_and(|(busy_start, _)| *busy_start < end)
+        self.0
+            .get(index)
+            .is_some_and(|(busy_start, _)| *busy_start < end)
     }
 }
 
@@ -188,7 +190,10 @@ mod tests {
         let blocks = BTreeSet::from([at("2026-03-02T09:00:00Z"), at("2026-03-02T09:05:00Z")]);
         assert_eq!(
             Busy::from_blocks(&blocks),
-            Busy::new(vec![(at("2026-03-02T09:00:00Z"), at("2026-03-02T09:10:00Z"))])
+            Busy::new(vec![(
+                at("2026-03-02T09:00:00Z"),
+                at("2026-03-02T09:10:00Z")
+            )])
         );
     }
 

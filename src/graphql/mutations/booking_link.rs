@@ -7,13 +7,17 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use crate::domain::booking_form::QuestionInput;
 use crate::graphql::context::{actor, core};
+use crate::graphql::enums::Gql;
 use crate::graphql::resources::booking_link::BookingLink;
 use crate::services::booking_links::{self, BookingLinkChanges, NewBookingLink};
+use crate::views::WireEnum;
+use crate::views::enums::Weekday;
 
+/// One stretch of bookable time in a week, in the link's time zone.
 #[derive(InputObject)]
 pub struct WeeklyIntervalInput {
-    /// `mon`, `tue`, `wed`, `thu`, `fri`, `sat` or `sun`.
-    pub day: String,
+    /// The day of the week.
+    pub day: Gql<Weekday>,
     /// `HH:MM`, 24-hour, on a 5-minute grid.
     pub start: String,
     /// `HH:MM` after `start`, or `24:00`.
@@ -34,6 +38,7 @@ pub struct BookingQuestionInput {
     pub multiline: Option<bool>,
 }
 
+/// A new booking link.
 #[derive(InputObject)]
 pub struct CreateBookingLinkInput {
     /// Unique across Aura: 2 to 64 lower-case letters, digits and single hyphens.
@@ -60,20 +65,26 @@ pub struct CreateBookingLinkInput {
     pub active: Option<bool>,
 }
 
-/// Omitted fields keep their value.
+/// Changes to a booking link. Omitted fields keep their value.
 #[derive(InputObject)]
 pub struct UpdateBookingLinkInput {
     /// A new slug; the old one stops working at once.
     pub slug: Option<String>,
+    /// A new name, 1 to 200 characters.
     pub name: Option<String>,
     /// New bookings go to this member's calendar.
     pub owner_id: Option<ID>,
+    /// A multiple of 5 between 5 and 480, for calls booked from now on.
     pub duration_minutes: Option<i32>,
+    /// IANA time zone the weekly hours are written in.
     pub timezone: Option<String>,
     /// Replaces all the weekly hours.
     pub weekly_hours: Option<Vec<WeeklyIntervalInput>>,
+    /// Kept free after each call: a multiple of 5 up to 240.
     pub buffer_minutes: Option<i32>,
+    /// How long before a slot it must be booked, up to 43,200 (30 days).
     pub min_notice_minutes: Option<i32>,
+    /// How many days ahead slots are offered, 1 to 365.
     pub horizon_days: Option<i32>,
     /// Replaces every question; calls already booked keep their answers.
     pub questions: Option<Vec<BookingQuestionInput>>,
@@ -91,7 +102,7 @@ impl BookingLinkMutation {
     async fn create_booking_link(
         &self,
         ctx: &Context<'_>,
-        input: CreateBookingLinkInput,
+        #[graphql(desc = "The booking link to create.")] input: CreateBookingLinkInput,
     ) -> Result<BookingLink> {
         let input = NewBookingLink {
             slug: input.slug,
@@ -117,7 +128,8 @@ impl BookingLinkMutation {
     async fn update_booking_link(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The booking link's id (`bl_…`).")] id: ID,
+        #[graphql(desc = "What to change; omitted fields keep their value.")]
         input: UpdateBookingLinkInput,
     ) -> Result<BookingLink> {
         let changes = BookingLinkChanges {
@@ -143,7 +155,7 @@ fn hours(items: Vec<WeeklyIntervalInput>) -> Vec<booking_links::WeeklyIntervalIn
     items
         .into_iter()
         .map(|i| booking_links::WeeklyIntervalInput {
-            day: i.day,
+            day: i.day.get().wire_name().to_owned(),
             start: i.start,
             end: i.end,
         })

@@ -10,6 +10,7 @@ use crate::graphql::resources::call::Call;
 use crate::graphql::scalars::DateTime;
 use crate::services::calls::{self, CallChanges, NewCall, Outcome, OutcomeInput};
 
+/// A new call.
 #[derive(InputObject)]
 pub struct CreateCallInput {
     /// A lead of your organization.
@@ -18,6 +19,7 @@ pub struct CreateCallInput {
     pub closer_id: Option<ID>,
     /// Who set the call up (an active team member).
     pub setter_id: Option<ID>,
+    /// When the call starts.
     pub scheduled_at: DateTime,
     /// A multiple of 5 between 5 and 480; 30 when omitted.
     pub duration_minutes: Option<i32>,
@@ -25,15 +27,19 @@ pub struct CreateCallInput {
     pub notes: Option<String>,
 }
 
+/// Where a call moves to.
 #[derive(InputObject)]
 pub struct RescheduleCallInput {
+    /// The new start.
     pub scheduled_at: DateTime,
     /// A multiple of 5 between 5 and 480; unchanged when omitted.
     pub duration_minutes: Option<i32>,
 }
 
+/// How a call went.
 #[derive(InputObject)]
 pub struct LogCallOutcomeInput {
+    /// Whether it took place.
     pub status: Gql<Outcome>,
     /// What came of it (`closed_won`, `follow_up`, …), at most 200 characters; unchanged
     /// when omitted.
@@ -42,12 +48,14 @@ pub struct LogCallOutcomeInput {
     pub notes: Option<String>,
 }
 
-/// Omitted fields keep their value; `null` clears one.
+/// Changes to a call. Omitted fields keep their value; `null` clears one.
 #[derive(InputObject)]
 pub struct UpdateCallInput {
     /// Moves a scheduled call to another closer, whose calendar must be free.
     pub closer_id: MaybeUndefined<ID>,
+    /// Who set the call up (an active team member); `null` clears it.
     pub setter_id: MaybeUndefined<ID>,
+    /// Replaces the notes (at most 10,000 characters); `null` clears them.
     pub notes: MaybeUndefined<String>,
 }
 
@@ -60,7 +68,11 @@ impl CallMutation {
     /// is taken). A lead still `NEW`, `CONTACTED` or `QUALIFIED` becomes `BOOKED`, as with
     /// public booking. Records `call.booked` (and `lead.updated`). Organization members
     /// and admins (Clerk).
-    async fn create_call(&self, ctx: &Context<'_>, input: CreateCallInput) -> Result<Call> {
+    async fn create_call(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The call to create.")] input: CreateCallInput,
+    ) -> Result<Call> {
         let input = NewCall {
             lead_id: input.lead_id.0,
             closer_id: input.closer_id.map(|id| id.0),
@@ -80,8 +92,8 @@ impl CallMutation {
     async fn reschedule_call(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: RescheduleCallInput,
+        #[graphql(desc = "The call's id (`call_…`).")] id: ID,
+        #[graphql(desc = "When the call moves to.")] input: RescheduleCallInput,
     ) -> Result<Call> {
         let db = &core(ctx).db;
         let at = input.scheduled_at.0;
@@ -98,7 +110,7 @@ impl CallMutation {
     async fn cancel_call(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The call's id (`call_…`).")] id: ID,
         #[graphql(desc = "Why, at most 1000 characters.")] reason: Option<String>,
     ) -> Result<Call> {
         Ok(
@@ -115,8 +127,8 @@ impl CallMutation {
     async fn log_call_outcome(
         &self,
         ctx: &Context<'_>,
-        id: ID,
-        input: LogCallOutcomeInput,
+        #[graphql(desc = "The call's id (`call_…`).")] id: ID,
+        #[graphql(desc = "How the call went.")] input: LogCallOutcomeInput,
     ) -> Result<Call> {
         let input = OutcomeInput {
             status: input.status.get(),
@@ -133,7 +145,13 @@ impl CallMutation {
     /// Reassigns a call's closer or setter, or changes its notes. A scheduled call moves
     /// to the new closer's calendar (CONFLICT if it is taken). Records `call.updated`.
     /// Organization members and admins (Clerk).
-    async fn update_call(&self, ctx: &Context<'_>, id: ID, input: UpdateCallInput) -> Result<Call> {
+    async fn update_call(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The call's id (`call_…`).")] id: ID,
+        #[graphql(desc = "What to change; omitted fields keep their value.")]
+        input: UpdateCallInput,
+    ) -> Result<Call> {
         let changes = CallChanges {
             closer_id: patch_id(input.closer_id),
             setter_id: patch_id(input.setter_id),

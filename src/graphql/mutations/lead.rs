@@ -10,19 +10,26 @@ use crate::services::leads::{self, LeadChanges, NewLead};
 /// Marketing attribution. In an update it replaces all five fields at once.
 #[derive(InputObject, Default)]
 pub struct UtmInput {
+    /// `utm_source`: the site or platform (`facebook_ads`).
     pub source: Option<String>,
+    /// `utm_medium`: the channel (`cpc`, `email`).
     pub medium: Option<String>,
+    /// `utm_campaign`: the campaign's name.
     pub campaign: Option<String>,
+    /// `utm_term`: the paid keyword.
     pub term: Option<String>,
+    /// `utm_content`: which ad or link.
     pub content: Option<String>,
 }
 
+/// A new lead.
 #[derive(InputObject)]
 pub struct CreateLeadInput {
     /// 1 to 200 characters.
     pub name: String,
     /// Stored lower-case. Leads are not de-duplicated by e-mail here; booking reuses one.
     pub email: Option<String>,
+    /// Phone number, at most 50 characters.
     pub phone: Option<String>,
     /// Where the lead came from (`facebook_ads`, `referral`, …), at most 100 characters.
     pub source: Option<String>,
@@ -30,18 +37,24 @@ pub struct CreateLeadInput {
     pub status: Option<LeadStatus>,
     /// The owner: an active team member of your organization.
     pub assigned_team_member_id: Option<ID>,
+    /// Marketing attribution.
     pub utm: Option<UtmInput>,
     /// Free-form fields, a JSON object (at most 50 keys, 10 kB).
     pub custom_fields: Option<Json<serde_json::Value>>,
 }
 
-/// Omitted fields keep their value; `null` clears a clearable one.
+/// Changes to a lead. Omitted fields keep their value; `null` clears a clearable one.
 #[derive(InputObject)]
 pub struct UpdateLeadInput {
+    /// A new name, 1 to 200 characters.
     pub name: Option<String>,
+    /// A new e-mail address (stored lower-case); `null` clears it.
     pub email: MaybeUndefined<String>,
+    /// A new phone number; `null` clears it.
     pub phone: MaybeUndefined<String>,
+    /// Where the lead came from, at most 100 characters; `null` clears it.
     pub source: MaybeUndefined<String>,
+    /// A new pipeline status.
     pub status: Option<LeadStatus>,
     /// Reassigns the lead (to an active team member); `null` unassigns it.
     pub assigned_team_member_id: MaybeUndefined<ID>,
@@ -57,7 +70,11 @@ pub struct LeadMutation;
 #[Object]
 impl LeadMutation {
     /// Creates a lead. Records `lead.created`. Organization members and admins (Clerk).
-    async fn create_lead(&self, ctx: &Context<'_>, input: CreateLeadInput) -> Result<Lead> {
+    async fn create_lead(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The lead to create.")] input: CreateLeadInput,
+    ) -> Result<Lead> {
         let input = NewLead {
             name: input.name,
             email: input.email,
@@ -75,7 +92,13 @@ impl LeadMutation {
 
     /// Changes a lead's fields, status or owner. Records `lead.updated` when something
     /// changed. Organization members and admins (Clerk).
-    async fn update_lead(&self, ctx: &Context<'_>, id: ID, input: UpdateLeadInput) -> Result<Lead> {
+    async fn update_lead(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The lead's id (`lead_…`).")] id: ID,
+        #[graphql(desc = "What to change; omitted fields keep their value.")]
+        input: UpdateLeadInput,
+    ) -> Result<Lead> {
         let changes = LeadChanges {
             name: input.name,
             email: patch(input.email),

@@ -11,20 +11,22 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result};
 use super::{patch, patch_id};
 use crate::graphql::context::{actor, core};
 use crate::graphql::resources::payment::{Payment, PaymentStatus};
-use crate::graphql::scalars::DateTime;
+use crate::graphql::scalars::{DateTime, Money};
 use crate::services::payments::{self, NewPayment, PaymentChanges};
 
+/// A new payment.
 #[derive(InputObject)]
 pub struct RecordPaymentInput {
     /// The lead who paid, in your organization.
     pub lead_id: ID,
+    /// The product paid for, in your organization.
     pub product_id: Option<ID>,
     /// Who closed the sale. Team members who have left may still be credited.
     pub closer_id: Option<ID>,
     /// Who set the sale up.
     pub setter_id: Option<ID>,
     /// Minor units of `currency` (cents for USD), more than zero.
-    pub amount: i64,
+    pub amount: Money,
     /// ISO 4217, e.g. `USD`.
     pub currency: String,
     /// `SUCCEEDED` when omitted; `PENDING` and `FAILED` too. `REFUNDED` is reached only
@@ -40,8 +42,8 @@ pub struct RecordPaymentInput {
     pub paid_at: Option<DateTime>,
 }
 
-/// Omitted fields keep their value; `null` clears a clearable one. Amount and currency
-/// never change: record a new payment instead.
+/// Changes to a payment. Omitted fields keep their value; `null` clears a clearable one.
+/// Amount and currency never change: record a new payment instead.
 #[derive(InputObject)]
 pub struct UpdatePaymentInput {
     /// `PENDING`, `SUCCEEDED` or `FAILED`, from `PENDING` or `FAILED`. A succeeded payment
@@ -50,10 +52,15 @@ pub struct UpdatePaymentInput {
     /// When the money arrived; only for a payment that is (or becomes) `SUCCEEDED`, which
     /// otherwise gets now.
     pub paid_at: Option<DateTime>,
+    /// Who processed it (`stripe`, `wire`, …), at most 32 characters.
     pub processor: Option<String>,
+    /// The processor's id for the payment; `null` clears it.
     pub external_id: MaybeUndefined<String>,
+    /// The product paid for; `null` clears it.
     pub product_id: MaybeUndefined<ID>,
+    /// Who closed the sale; `null` clears it.
     pub closer_id: MaybeUndefined<ID>,
+    /// Who set the sale up; `null` clears it.
     pub setter_id: MaybeUndefined<ID>,
 }
 
@@ -67,14 +74,14 @@ impl PaymentMutation {
     async fn record_payment(
         &self,
         ctx: &Context<'_>,
-        input: RecordPaymentInput,
+        #[graphql(desc = "The payment to record.")] input: RecordPaymentInput,
     ) -> Result<Payment> {
         let input = NewPayment {
             lead_id: input.lead_id.0,
             product_id: input.product_id.map(|id| id.0),
             closer_id: input.closer_id.map(|id| id.0),
             setter_id: input.setter_id.map(|id| id.0),
-            amount: input.amount,
+            amount: input.amount.0,
             currency: input.currency,
             status: input.status.map(|s| s.get()),
             processor: input.processor,
@@ -93,7 +100,8 @@ impl PaymentMutation {
     async fn update_payment(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The payment's id (`pay_…`).")] id: ID,
+        #[graphql(desc = "What to change; omitted fields keep their value.")]
         input: UpdatePaymentInput,
     ) -> Result<Payment> {
         let changes = PaymentChanges {
@@ -115,7 +123,11 @@ impl PaymentMutation {
     /// Refunds a succeeded payment in full: its status becomes `REFUNDED` and it earns no
     /// more commission. Refunding twice changes nothing. Records `payment.refunded`.
     /// Organization admins (Clerk) only.
-    async fn refund_payment(&self, ctx: &Context<'_>, id: ID) -> Result<Payment> {
+    async fn refund_payment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The payment's id (`pay_…`).")] id: ID,
+    ) -> Result<Payment> {
         Ok(payments::refund(&core(ctx).db, actor(ctx)?, id.as_str())
             .await?
             .into())

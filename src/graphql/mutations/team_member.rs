@@ -13,11 +13,14 @@ use crate::graphql::resources::team_member::{TeamMember, TeamRole};
 use crate::graphql::scalars::Decimal;
 use crate::services::team::{self, NewTeamMember, TeamMemberChanges};
 
+/// A new team member.
 #[derive(InputObject)]
 pub struct CreateTeamMemberInput {
     /// 1 to 200 characters.
     pub name: String,
+    /// Work e-mail address, unique within the team.
     pub email: String,
+    /// Their part in the sales team (it grants no permissions).
     pub role: TeamRole,
     /// The fraction of a payment the member earns, an exact decimal between 0 and 1
     /// (`"0.125"` is 12.5 %); `"0"` when omitted.
@@ -28,14 +31,18 @@ pub struct CreateTeamMemberInput {
     pub active: Option<bool>,
 }
 
-/// Omitted fields keep their value.
+/// Changes to a team member. Omitted fields keep their value.
 #[derive(InputObject)]
 pub struct UpdateTeamMemberInput {
+    /// A new name, 1 to 200 characters.
     pub name: Option<String>,
+    /// A new work e-mail address, unique within the team.
     pub email: Option<String>,
+    /// A new role.
     pub role: Option<TeamRole>,
     /// Applies to payments paid from now on.
     pub commission_rate: Option<Decimal>,
+    /// IANA time zone.
     pub timezone: Option<String>,
     /// `false` retires the member: no new leads, calls or booking links go to them.
     pub active: Option<bool>,
@@ -51,7 +58,7 @@ impl TeamMemberMutation {
     async fn create_team_member(
         &self,
         ctx: &Context<'_>,
-        input: CreateTeamMemberInput,
+        #[graphql(desc = "The team member to create.")] input: CreateTeamMemberInput,
     ) -> Result<TeamMember> {
         let input = NewTeamMember {
             name: input.name,
@@ -72,7 +79,8 @@ impl TeamMemberMutation {
     async fn update_team_member(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The team member's id (`tm_…`).")] id: ID,
+        #[graphql(desc = "What to change; omitted fields keep their value.")]
         input: UpdateTeamMemberInput,
     ) -> Result<TeamMember> {
         let changes = TeamMemberChanges {

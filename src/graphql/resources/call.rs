@@ -1,3 +1,5 @@
+//! `Call`: a sales call, its relations (loaded in batches) and its filter.
+
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use entities::{call, team_member};
 use sea_orm::{ColumnTrait, Condition, QueryFilter, Select};
@@ -37,15 +39,18 @@ impl From<(call::Model, Option<team_member::Model>)> for Call {
     }
 }
 
+/// A sales call with a lead.
 #[Object(serial)]
 impl Call {
+    /// `call_…`
     pub async fn id(&self) -> ID {
         public_id(IdKind::Call, self.row.id)
     }
+    /// The lead the call is with (`lead_…`).
     async fn lead_id(&self) -> ID {
         public_id(IdKind::Lead, self.row.lead_id)
     }
-    /// Needs `leads:read`.
+    /// The lead the call is with. Needs `leads:read`.
     async fn lead(&self, ctx: &Context<'_>) -> Result<Option<Lead>> {
         let request = authorize(ctx, Scope::LeadsRead)?;
         Ok(request
@@ -55,6 +60,7 @@ impl Call {
             .await?
             .map(Lead))
     }
+    /// The team member who runs the call (`tm_…`).
     async fn closer_id(&self) -> Option<ID> {
         optional_public_id(IdKind::TeamMember, self.row.closer_id)
     }
@@ -68,6 +74,7 @@ impl Call {
             None => super::member(ctx, self.row.closer_id).await,
         }
     }
+    /// The team member who set the call up (`tm_…`).
     async fn setter_id(&self) -> Option<ID> {
         optional_public_id(IdKind::TeamMember, self.row.setter_id)
     }
@@ -75,6 +82,7 @@ impl Call {
     async fn setter(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
         super::member(ctx, self.row.setter_id).await
     }
+    /// The booking link it was booked through (`bl_…`).
     async fn booking_link_id(&self) -> Option<ID> {
         optional_public_id(IdKind::BookingLink, self.row.booking_link_id)
     }
@@ -91,12 +99,15 @@ impl Call {
             .await?
             .map(BookingLink))
     }
+    /// When the call starts.
     async fn scheduled_at(&self) -> DateTime {
         self.row.scheduled_at.into()
     }
+    /// How long the call is booked for.
     async fn duration_minutes(&self) -> i32 {
         self.row.duration_minutes
     }
+    /// What happened to the call.
     async fn status(&self) -> CallStatus {
         Gql(self.row.status)
     }
@@ -104,25 +115,32 @@ impl Call {
     async fn outcome(&self) -> Option<&str> {
         self.row.outcome.as_deref()
     }
+    /// The closer's notes.
     async fn notes(&self) -> Option<&str> {
         self.row.notes.as_deref()
     }
+    /// When the call was booked.
     async fn created_at(&self) -> DateTime {
         self.row.created_at.into()
     }
+    /// When the call last changed.
     async fn updated_at(&self) -> DateTime {
         self.row.updated_at.into()
     }
 }
 
+/// Narrows `calls`: every field given must match.
 #[derive(InputObject, Default)]
 pub struct CallFilter {
     #[graphql(flatten)]
     pub time: TimeRange,
+    /// Only calls with this status.
     pub status: Option<CallStatus>,
+    /// Only calls with this lead (`lead_…`).
     pub lead_id: Option<ID>,
-    /// Calls this team member closes or set.
+    /// Only calls this team member closes or set (`tm_…`).
     pub team_member_id: Option<ID>,
+    /// Only calls booked through this link (`bl_…`).
     pub booking_link_id: Option<ID>,
 }
 

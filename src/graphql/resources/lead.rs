@@ -1,13 +1,17 @@
+//! `Lead`: a prospect, with its calls and payments as connections, and its filter.
+
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
-use entities::lead;
+use entities::{call, lead, payment};
 use sea_orm::{ColumnTrait, QueryFilter, Select};
 
 use super::call::Call;
 use super::payment::Payment;
 use super::team_member::TeamMember;
 use super::{TimeRange, optional_public_id, parse_id, public_id};
+use crate::db::page::Cursor;
 use crate::domain::Scope;
 use crate::graphql::enums::Gql;
+use crate::graphql::pagination::PageConnection;
 use crate::graphql::scalars::DateTime;
 use crate::ids::IdKind;
 
@@ -19,24 +23,34 @@ pub struct Lead(pub lead::Model);
 /// Marketing attribution captured with the lead.
 #[derive(SimpleObject)]
 pub struct Utm {
+    /// `utm_source`: the site or platform (`facebook_ads`).
     pub source: Option<String>,
+    /// `utm_medium`: the channel (`cpc`, `email`).
     pub medium: Option<String>,
+    /// `utm_campaign`: the campaign's name.
     pub campaign: Option<String>,
+    /// `utm_term`: the paid keyword.
     pub term: Option<String>,
+    /// `utm_content`: which ad or link.
     pub content: Option<String>,
 }
 
+/// A prospect in the sales pipeline.
 #[Object(serial)]
 impl Lead {
+    /// `lead_…`
     pub async fn id(&self) -> ID {
         public_id(IdKind::Lead, self.0.id)
     }
+    /// The lead's full name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// E-mail address, lower-case.
     async fn email(&self) -> Option<&str> {
         self.0.email.as_deref()
     }
+    /// Phone number, as given.
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
     }
@@ -44,6 +58,7 @@ impl Lead {
     async fn source(&self) -> Option<&str> {
         self.0.source.as_deref()
     }
+    /// Where the lead is in the pipeline.
     async fn status(&self) -> LeadStatus {
         Gql(self.0.status)
     }
@@ -55,6 +70,7 @@ impl Lead {
     async fn assigned_to(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
         super::member(ctx, self.0.assigned_team_member_id).await
     }
+    /// Marketing attribution captured with the lead.
     async fn utm(&self) -> Utm {
         Utm {
             source: self.0.utm_source.clone(),
@@ -68,13 +84,14 @@ impl Lead {
     async fn custom_fields(&self) -> Json<&serde_json::Value> {
         Json(&self.0.custom_fields)
     }
-    /// The lead's newest calls. Needs `calls:read`.
+    /// The lead's calls, newest first. Needs `calls:read`.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn calls(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 25)] first: i32,
-    ) -> Result<Vec<Call>> {
+        #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
+        #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
+    ) -> Result<PageConnection<Call>> {
         let (id, scope) = (self.0.id, Scope::CallsRead);
         if super::selects(ctx, "closer", Scope::TeamRead) {
             super::children(
@@ -83,20 +100,33 @@ impl Lead {
                 |l| &l.calls_by_lead_with_closer,
                 id,
                 first,
+                after,
+                |(row, _)| Cursor::of::<call::Entity>(row),
                 Call::from,
             )
             .await
         } else {
-            super::children(ctx, scope, |l| &l.calls_by_lead, id, first, Call::from).await
+            super::children(
+                ctx,
+                scope,
+                |l| &l.calls_by_lead,
+                id,
+                first,
+                after,
+                Cursor::of::<call::Entity>,
+                Call::from,
+            )
+            .await
         }
     }
-    /// The lead's newest payments. Needs `payments:read`.
+    /// The lead's payments, newest first. Needs `payments:read`.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn payments(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 25)] first: i32,
-    ) -> Result<Vec<Payment>> {
+        #[graphql(default = 25, desc = "Page size, 1 to 100.")] first: i32,
+        #[graphql(desc = "`endCursor` of the previous page.")] after: Option<String>,
+    ) -> Result<PageConnection<Payment>> {
         let (id, scope) = (self.0.id, Scope::PaymentsRead);
         if super::selects(ctx, "product", Scope::ProductsRead) {
             super::children(
@@ -105,6 +135,8 @@ impl Lead {
                 |l| &l.payments_by_lead_with_product,
                 id,
                 first,
+                after,
+                |(row, _)| Cursor::of::<payment::Entity>(row),
                 Payment::from,
             )
             .await
@@ -115,23 +147,29 @@ impl Lead {
                 |l| &l.payments_by_lead,
                 id,
                 first,
+                after,
+                Cursor::of::<payment::Entity>,
                 Payment::from,
             )
             .await
         }
     }
+    /// When the lead was created.
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()
     }
+    /// When the lead last changed.
     async fn updated_at(&self) -> DateTime {
         self.0.updated_at.into()
     }
 }
 
+/// Narrows `leads`: every field given must match.
 #[derive(InputObject, Default)]
 pub struct LeadFilter {
     #[graphql(flatten)]
     pub time: TimeRange,
+    /// Only leads with this status.
     pub status: Option<LeadStatus>,
     /// Only leads assigned to this team member.
     pub assigned_team_member_id: Option<ID>,

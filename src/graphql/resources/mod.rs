@@ -24,7 +24,7 @@ use super::context::{authorize, core};
 use super::loaders::{ChildrenOf, Loaders};
 use super::pagination::{PageConnection, into_connection};
 use super::scalars::DateTime;
-use crate::db::page::{PageArgs, apply_time_range, fetch_page};
+use crate::db::page::{Cursor, PageArgs, apply_time_range, fetch_page};
 use crate::db::tenant::TenantEntity;
 use crate::domain::Scope;
 use crate::error::{AppError, AppResult};
@@ -68,43 +68,54 @@ pub async fn member(
         .map(team_member::TeamMember))
 }
 
-/// A parent's newest children through one of the request's loaders (`lead.calls`, …),
-/// each child alone or with a related row loaded in the same statement.
+/// A page of a parent's newest children through one of the request's loaders
+/// (`lead.calls`, …), each child alone or with a related row loaded in the same statement.
+/// The loader fetches one child more than the page holds, to know whether another page
+/// follows; every parent of a list queues its key in the same round, so the children of
+/// a whole page of parents cost one statement.
+#[allow(clippy::too_many_arguments)]
 pub async fn children<L, T, N>(
     ctx: &Context<'_>,
     scope: Scope,
     loader: fn(&Loaders) -> &DataLoader<L>,
     parent: Uuid,
     first: i32,
+    after: Option<String>,
+    cursor: fn(&T) -> Cursor,
     wrap: fn(T) -> N,
-) -> async_graphql::Result<Vec<N>>
+) -> async_graphql::Result<PageConnection<N>>
 where
     L: Loader<ChildrenOf, Value = Vec<T>, Error = async_graphql::Error>,
     T: Send + Sync + Clone + 'static,
 {
     let request = authorize(ctx, scope)?;
+    let page = PageArgs::parse(first, after.as_deref())?;
     let key = ChildrenOf {
         parent,
-        limit: relation_limit(first)?,
+        // At most 101: the page size is at most 100.
+        limit: page.first as u16 + 1,
+        after: page.after.map(|c| (c.created_at, c.id)),
     };
-    let rows = loader(&request.loaders).load_one(key).await?;
-    Ok(rows.unwrap_or_default().into_iter().map(wrap).collect())
+    let mut rows = loader(&request.loaders)
+        .load_one(key)
+        .await?
+        .unwrap_or_default();
+    let has_next_page = rows.len() as u64 > page.first;
+    rows.truncate(page.first as usize);
+    Ok(PageConnection::new(
+        rows.into_iter().map(|row| (cursor(&row), wrap(row))),
+        has_next_page,
+    ))
 }
 
-/// Whether the list being resolved asks for `field` of each item and the caller may see
-/// it: then the items are loaded with that row in one statement (`lead.calls { closer }`)
-/// instead of in a second batch.
+/// Whether the page being resolved asks for `field` of its items (through `edges.node` or
+/// `nodes`) and the caller may see it: then the items are loaded with that row in one
+/// statement (`lead.calls { nodes { closer } }`) instead of in a second batch.
 pub fn selects(ctx: &Context<'_>, field: &str, scope: Scope) -> bool {
-    ctx.look_ahead().field(field).exists() && authorize(ctx, scope).is_ok()
-}
-
-/// The page size of a nested list (`lead.calls(first:)`).
-pub fn relation_limit(first: i32) -> AppResult<u16> {
-    if (1..=100).contains(&first) {
-        Ok(first as u16)
-    } else {
-        Err(AppError::validation("first", "must be between 1 and 100"))
-    }
+    let page = ctx.look_ahead();
+    (page.field("edges").field("node").field(field).exists()
+        || page.field("nodes").field(field).exists())
+        && authorize(ctx, scope).is_ok()
 }
 
 /// Parses an id given as a filter or argument, naming the field when it is malformed.

@@ -1,3 +1,5 @@
+//! `Payment`: money received, with its commissions, relations and filter.
+
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use entities::{payment, product};
 use sea_orm::{ColumnTrait, Condition, QueryFilter, Select};
@@ -10,7 +12,7 @@ use crate::domain::Scope;
 use crate::domain::commission;
 use crate::graphql::context::authorize;
 use crate::graphql::enums::Gql;
-use crate::graphql::scalars::{DateTime, Decimal};
+use crate::graphql::scalars::{DateTime, Decimal, Money};
 use crate::ids::IdKind;
 use crate::views::enums::Participation;
 
@@ -42,6 +44,7 @@ impl From<(payment::Model, Option<product::Model>)> for Payment {
 /// What a payment earns one team member.
 #[derive(SimpleObject)]
 pub struct Commission {
+    /// The member who earns it (`tm_…`).
     pub team_member_id: ID,
     /// Whether the member closed or set the sale.
     pub role: Gql<Participation>,
@@ -49,21 +52,25 @@ pub struct Commission {
     pub rate: Decimal,
     /// `amount × rate` in whole minor units of `currency`, rounded half to even (banker's
     /// rounding); 0 unless the payment succeeded.
-    pub amount: i64,
+    pub amount: Money,
     /// The same amount exactly, in minor units (e.g. `"12462.5"` cents).
     pub amount_decimal: Decimal,
+    /// ISO 4217 code of the payment.
     pub currency: String,
 }
 
+/// Money received from a lead.
 #[Object(serial)]
 impl Payment {
+    /// `pay_…`
     pub async fn id(&self) -> ID {
         public_id(IdKind::Payment, self.row.id)
     }
+    /// The lead who paid (`lead_…`).
     async fn lead_id(&self) -> ID {
         public_id(IdKind::Lead, self.row.lead_id)
     }
-    /// Needs `leads:read`.
+    /// The lead who paid. Needs `leads:read`.
     async fn lead(&self, ctx: &Context<'_>) -> Result<Option<Lead>> {
         let request = authorize(ctx, Scope::LeadsRead)?;
         Ok(request
@@ -73,10 +80,11 @@ impl Payment {
             .await?
             .map(Lead))
     }
+    /// The product paid for (`prod_…`).
     async fn product_id(&self) -> Option<ID> {
         optional_public_id(IdKind::Product, self.row.product_id)
     }
-    /// Needs `products:read`.
+    /// The product paid for. Needs `products:read`.
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
         let request = authorize(ctx, Scope::ProductsRead)?;
         if let Some(product) = &self.product {
@@ -87,28 +95,31 @@ impl Payment {
         };
         Ok(request.loaders.product.load_one(id).await?.map(Product))
     }
+    /// Who closed the sale (`tm_…`).
     async fn closer_id(&self) -> Option<ID> {
         optional_public_id(IdKind::TeamMember, self.row.closer_id)
     }
-    /// Needs `team:read`.
+    /// Who closed the sale. Needs `team:read`.
     async fn closer(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
         super::member(ctx, self.row.closer_id).await
     }
+    /// Who set the sale up (`tm_…`).
     async fn setter_id(&self) -> Option<ID> {
         optional_public_id(IdKind::TeamMember, self.row.setter_id)
     }
-    /// Needs `team:read`.
+    /// Who set the sale up. Needs `team:read`.
     async fn setter(&self, ctx: &Context<'_>) -> Result<Option<TeamMember>> {
         super::member(ctx, self.row.setter_id).await
     }
     /// Minor units of `currency` (cents for USD).
-    async fn amount(&self) -> i64 {
-        self.row.amount
+    async fn amount(&self) -> Money {
+        Money(self.row.amount)
     }
     /// ISO 4217 code, e.g. `USD`.
     async fn currency(&self) -> &str {
         &self.row.currency
     }
+    /// Where the payment stands.
     async fn status(&self) -> PaymentStatus {
         Gql(self.row.status)
     }
@@ -120,6 +131,7 @@ impl Payment {
     async fn external_id(&self) -> Option<&str> {
         self.row.external_id.as_deref()
     }
+    /// When the money arrived; null unless it succeeded.
     async fn paid_at(&self) -> Option<DateTime> {
         self.row.paid_at.map(DateTime)
     }
@@ -135,28 +147,34 @@ impl Payment {
                     commission::Side::Setter => Participation::Setter,
                 }),
                 rate: Decimal(c.rate.to_decimal()),
-                amount: c.whole_amount(),
+                amount: Money(c.whole_amount()),
                 amount_decimal: Decimal(c.amount),
                 currency: c.currency,
             })
             .collect()
     }
+    /// When the payment was recorded.
     async fn created_at(&self) -> DateTime {
         self.row.created_at.into()
     }
+    /// When the payment last changed.
     async fn updated_at(&self) -> DateTime {
         self.row.updated_at.into()
     }
 }
 
+/// Narrows `payments`: every field given must match.
 #[derive(InputObject, Default)]
 pub struct PaymentFilter {
     #[graphql(flatten)]
     pub time: TimeRange,
+    /// Only payments with this status.
     pub status: Option<PaymentStatus>,
+    /// Only payments by this lead (`lead_…`).
     pub lead_id: Option<ID>,
+    /// Only payments for this product (`prod_…`).
     pub product_id: Option<ID>,
-    /// Payments this team member closed or set.
+    /// Only payments this team member closed or set (`tm_…`).
     pub team_member_id: Option<ID>,
 }
 

@@ -81,7 +81,8 @@ async fn readiness_reports_a_configured_redis_without_naming_its_address() {
 /// API still answer, each with `Connection: close`; the server stops after the delay.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draining_turns_readiness_503_while_the_api_still_answers() {
-    let url = crate::helpers::database_url(false).await;
+    let database = crate::helpers::test_database(false).await;
+    let url = database.url().to_owned();
     let conn = aura::db::connect(&url).await.unwrap();
     aura::db::migrate(&conn).await.unwrap();
     let org = org_with_key(&conn, "draining", ScopeSet::all()).await;

@@ -24,7 +24,7 @@ use tokio::net::TcpStream;
 use super::support::{SERVER_KEY, Socket, socket_addr};
 use crate::clerk_support::{APP_ORIGIN, ISSUER, PUBLIC_A, claims, clerk_org, token};
 use crate::factory::keys;
-use crate::helpers::{Process, database_url};
+use crate::helpers::{Process, test_database};
 
 const CLIENTS: usize = 8;
 const DELAY: Duration = Duration::from_secs(1);
@@ -287,7 +287,8 @@ async fn watch(base: String, since: Instant, until: Duration) -> Watched {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_under_load_drains_without_dropping_a_request() {
     aura::crypto::tls::install_crypto_provider();
-    let url = database_url(true).await;
+    let database = test_database(true).await;
+    let url = database.url().to_owned();
     let db = aura::db::connect(&url).await.unwrap();
     aura::db::migrate(&db).await.unwrap();
     // Writes need a person (API keys are read-only for resources): a Clerk member.

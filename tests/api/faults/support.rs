@@ -236,17 +236,21 @@ pub struct ProxiedPostgres {
     pub direct_url: String,
     /// The same database through the proxy (what the app uses).
     pub proxied_url: String,
+    /// Dropped with this.
+    _database: crate::helpers::TestDatabase,
 }
 
 impl ProxiedPostgres {
     pub async fn create() -> ProxiedPostgres {
-        let direct_url = crate::helpers::database_url(false).await;
+        let database = crate::helpers::test_database(false).await;
+        let direct_url = database.url().to_owned();
         let proxy = Proxy::start(&host_and_port(&direct_url)).await;
         let proxied_url = through(&direct_url, proxy.port);
         ProxiedPostgres {
             proxy,
             direct_url,
             proxied_url,
+            _database: database,
         }
     }
 }

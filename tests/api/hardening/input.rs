@@ -212,7 +212,7 @@ async fn webhook_ports_are_80_443_or_above_1023() {
             .graphql(
                 &org.key,
                 CREATE_WEBHOOK,
-                json!({"input": {"url": url, "eventTypes": ["lead.created"]}}),
+                json!({"input": {"url": url, "eventTypes": ["LEAD_CREATED"]}}),
             )
             .await;
         refused(&body, "url");
@@ -269,7 +269,7 @@ async fn ssrf_refusals_never_name_the_address() {
             .graphql(
                 &org.key,
                 CREATE_WEBHOOK,
-                json!({"input": {"url": url, "eventTypes": ["lead.created"]}}),
+                json!({"input": {"url": url, "eventTypes": ["LEAD_CREATED"]}}),
             )
             .await;
         refused(&graphql, "url");

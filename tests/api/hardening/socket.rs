@@ -16,7 +16,7 @@ use crate::helpers::TestApp;
 /// Long enough for a loaded CI machine; answers normally take milliseconds.
 const WAIT: Duration = Duration::from_secs(15);
 
-pub const EVENTS: &str = "subscription($types: [String!], $since: DateTime) { events(types: $types, since: $since) { id type } }";
+pub const EVENTS: &str = "subscription($types: [EventType!], $since: DateTime) { events(types: $types, since: $since) { id type } }";
 
 pub struct Socket {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,

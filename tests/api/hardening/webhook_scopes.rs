@@ -53,12 +53,27 @@ async fn rest_patch(app: &TestApp, key: &str, id: &str, body: Value) -> reqwest:
         .expect("PATCH /v1/webhooks/{id}")
 }
 
+/// Event types as GraphQL's `EventTypeName` spells them (`lead.created` → `LEAD_CREATED`,
+/// `*` → `ALL`).
+fn graphql_names(types: &Value) -> Value {
+    let names: Vec<String> = types
+        .as_array()
+        .expect("a list of types")
+        .iter()
+        .map(|t| match t.as_str().expect("a type") {
+            "*" => "ALL".to_owned(),
+            name => name.replace('.', "_").to_uppercase(),
+        })
+        .collect();
+    json!(names)
+}
+
 async fn graphql_create(app: &TestApp, key: &str, types: &[&str]) -> Value {
     let (status, body) = app
         .graphql(
             key,
             CREATE,
-            json!({"input": {"url": TARGET, "eventTypes": types}}),
+            json!({"input": {"url": TARGET, "eventTypes": graphql_names(&json!(types))}}),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -105,12 +120,12 @@ async fn creating_a_webhook_needs_the_read_scope_of_every_event_type_it_names() 
         .graphql_ok(
             &leads,
             CREATE,
-            json!({"input": {"url": TARGET, "eventTypes": ["lead.created", "lead.updated"]}}),
+            json!({"input": {"url": TARGET, "eventTypes": ["LEAD_CREATED", "LEAD_UPDATED"]}}),
         )
         .await;
     assert_eq!(
         data["createWebhook"]["webhook"]["eventTypes"],
-        json!(["lead.created", "lead.updated"])
+        json!(["LEAD_CREATED", "LEAD_UPDATED"])
     );
     for types in [
         &["payment.created"][..],
@@ -152,7 +167,7 @@ async fn changing_a_webhook_to_types_the_key_cannot_read_is_refused() {
             .graphql(
                 &leads,
                 UPDATE,
-                json!({"id": id, "input": {"eventTypes": types}}),
+                json!({"id": id, "input": {"eventTypes": graphql_names(&types)}}),
             )
             .await;
         assert_eq!(code(&body), "FORBIDDEN", "{types}: {body}");
@@ -228,7 +243,7 @@ async fn a_test_event_needs_only_the_webhook_scopes() {
     assert_eq!(data["testWebhook"]["succeeded"], json!(true));
     assert_eq!(
         data["testWebhook"]["delivery"]["eventType"],
-        json!("webhook.test")
+        json!("WEBHOOK_TEST")
     );
     let received = receiver.wait_for(2).await;
     assert!(

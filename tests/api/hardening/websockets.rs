@@ -65,7 +65,7 @@ async fn queries_and_mutations_over_a_socket_run_as_its_key() {
         .run(
             "m",
             "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { webhook { id } } }",
-            json!({"input": {"url": "http://127.0.0.1:9999/hook", "eventTypes": ["lead.created"]}}),
+            json!({"input": {"url": "http://127.0.0.1:9999/hook", "eventTypes": ["LEAD_CREATED"]}}),
         )
         .await;
     assert!(written["errors"].is_null(), "{written}");
@@ -355,7 +355,7 @@ async fn a_connection_runs_at_most_its_subscriptions() {
         assert_eq!(message["type"], json!("next"), "{message}");
         assert_eq!(
             message["payload"]["data"]["events"]["type"],
-            json!("lead.created"),
+            json!("LEAD_CREATED"),
             "{message}"
         );
     }
@@ -378,7 +378,7 @@ async fn a_connection_runs_at_most_its_subscriptions() {
     assert!(message["payload"]["errors"].is_null(), "{message}");
     assert_eq!(
         message["payload"]["data"]["events"]["type"],
-        json!("lead.created")
+        json!("LEAD_CREATED")
     );
 }
 

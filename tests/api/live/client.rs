@@ -14,7 +14,7 @@ use crate::helpers::TestApp;
 /// Long enough for a loaded CI machine; events normally arrive within half a second.
 const WAIT: Duration = Duration::from_secs(15);
 
-pub const EVENTS: &str = "subscription($types: [String!], $since: DateTime) { events(types: $types, since: $since) { id type createdAt data } }";
+pub const EVENTS: &str = "subscription($types: [EventType!], $since: DateTime) { events(types: $types, since: $since) { id type createdAt data } }";
 
 pub struct Subscriber {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,

@@ -4,14 +4,15 @@
 
 use std::sync::{Arc, Mutex};
 
-use aura::crypto::SigningSecret;
 use aura::domain::ScopeSet;
 use aura::webhooks::schedule::Clock;
-use aura::webhooks::signature::verify;
 use aura::webhooks::{Dispatcher, Webhooks};
 use chrono::{DateTime, Duration, Utc};
 use entities::{webhook_attempt, webhook_delivery, webhook_subscription};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder,
+};
 use serde_json::{Value, json};
 
 use super::receiver::Receiver;
@@ -40,7 +41,8 @@ struct Rig {
     receiver: Receiver,
     org: crate::factory::TestOrg,
     webhook: String,
-    secret: SigningSecret,
+    /// The `whsec_…` secret as the API handed it out.
+    secret: String,
 }
 
 /// An app, a receiver subscribed to everything, and a dispatcher on a manual clock
@@ -66,7 +68,7 @@ async fn rig(jitter: f64) -> Rig {
         receiver,
         org,
         webhook,
-        secret: SigningSecret::parse(&secret).unwrap(),
+        secret,
     }
 }
 
@@ -97,6 +99,7 @@ async fn failures_follow_the_schedule_to_the_last_attempt() {
     for _ in 0..8 {
         rig.receiver.answer(503, vec![]);
     }
+    let first_attempt_at = rig.clock.now();
     assert_eq!(rig.dispatcher.run_due().await.unwrap(), 1);
     for (i, seconds) in steps.into_iter().enumerate() {
         let delivery = rig.delivery().await;
@@ -139,15 +142,14 @@ async fn failures_follow_the_schedule_to_the_last_attempt() {
             .iter()
             .all(|r| r.id == received[0].id && r.body == received[0].body)
     );
+    // Checked with the reference library: the first in full (its timestamp is within
+    // the library's five minutes of the real clock), the later ones, signed hours ahead
+    // on the moved clock, by the signature it computes for them.
+    received[0].assert_verified(&rig.secret);
     for r in &received {
-        assert!(verify(
-            &rig.secret,
-            &r.signature,
-            &r.id,
-            r.timestamp,
-            &r.body
-        ));
+        assert!(r.signed_by(&rig.secret), "attempt signed wrongly: {r:?}");
     }
+    assert_eq!(received[0].timestamp, first_attempt_at.timestamp());
     assert!(received[7].timestamp > received[0].timestamp);
     let attempts = webhook_attempt::Entity::find()
         .all(&rig.app.db)
@@ -160,7 +162,7 @@ async fn failures_follow_the_schedule_to_the_last_attempt() {
     // About 27.6 hours of failure: still enabled, failing since the first attempt.
     let subscription = rig.subscription().await;
     assert!(subscription.enabled);
-    assert!(subscription.failing_since.is_some());
+    assert_eq!(subscription.failing_since, Some(first_attempt_at));
 }
 
 #[tokio::test]
@@ -181,13 +183,17 @@ async fn retry_after_and_success_after_failures() {
     record_event(&rig.app, rig.org.id, 1).await;
     rig.receiver
         .answer(429, vec![("retry-after", "120".to_owned())]);
+    let first_attempt_at = rig.clock.now();
     rig.dispatcher.run_due().await.unwrap();
     let delivery = rig.delivery().await;
     assert_eq!(
         delivery.next_attempt_at.unwrap() - rig.clock.now(),
         Duration::seconds(120)
     );
-    assert!(rig.subscription().await.failing_since.is_some());
+    assert_eq!(
+        rig.subscription().await.failing_since,
+        Some(first_attempt_at)
+    );
     rig.clock.advance(Duration::seconds(120));
     assert_eq!(rig.dispatcher.run_due().await.unwrap(), 1);
     let delivery = rig.delivery().await;
@@ -195,6 +201,10 @@ async fn retry_after_and_success_after_failures() {
     assert_eq!(delivery.attempt_count, 2);
     // A success ends the failure streak.
     assert_eq!(rig.subscription().await.failing_since, None);
+    let received = rig.receiver.received();
+    assert_eq!(received.len(), 2);
+    received[0].assert_verified(&rig.secret);
+    assert!(received[1].signed_by(&rig.secret));
 }
 
 #[tokio::test]
@@ -305,20 +315,64 @@ async fn a_failed_delivery_can_be_sent_again() {
         received[1].id, event_id,
         "the webhook-id is the event's, on every send"
     );
+    // The manual re-send is signed afresh, on the app's real clock: the reference library
+    // verifies it in full.
+    received[1].assert_verified(&rig.secret);
 
-    // Unknown and foreign delivery ids are 404.
-    let missing = rig
-        .app
-        .client
-        .post(rig.app.url(&format!(
-            "/v1/webhooks/{}/deliveries/dlv_nope/retry",
-            rig.webhook
-        )))
-        .bearer_auth(&rig.org.key)
-        .send()
+    // Unknown and foreign delivery ids are 404: another organization's real delivery,
+    // asked for through our webhook and through theirs; ours through theirs; and ours
+    // through another webhook of ours.
+    let (our_other_webhook, _) =
+        create_webhook(&rig.app, &rig.org.key, &rig.receiver.url, &["*"]).await;
+    let other = org_with_key(&rig.app.db, "other-org", ScopeSet::all()).await;
+    let (their_webhook, _) = create_webhook(&rig.app, &other.key, &rig.receiver.url, &["*"]).await;
+    record_event(&rig.app, other.id, 2).await;
+    let theirs = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::OrganizationId.eq(other.id))
+        .one(&rig.app.db)
         .await
+        .unwrap()
+        .expect("their delivery");
+    let their_delivery = aura::ids::encode(aura::ids::IdKind::Delivery, theirs.id);
+    let retry = |webhook: String, delivery: String| {
+        let app = &rig.app;
+        let key = rig.org.key.clone();
+        async move {
+            app.client
+                .post(app.url(&format!(
+                    "/v1/webhooks/{webhook}/deliveries/{delivery}/retry"
+                )))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for (webhook, delivery) in [
+        (rig.webhook.clone(), "dlv_nope".to_owned()),
+        (rig.webhook.clone(), their_delivery.clone()),
+        (their_webhook.clone(), their_delivery.clone()),
+        (their_webhook.clone(), delivery_id.clone()),
+        (our_other_webhook.clone(), delivery_id.clone()),
+    ] {
+        let response = retry(webhook.clone(), delivery.clone()).await;
+        crate::helpers::assert_error(response, 404, "NOT_FOUND").await;
+    }
+    // Their delivery was left alone; ours is still retried through our own path.
+    let theirs_after = webhook_delivery::Entity::find_by_id(theirs.id)
+        .one(&rig.app.db)
+        .await
+        .unwrap()
         .unwrap();
-    assert_eq!(missing.status().as_u16(), 404);
+    assert_eq!(theirs_after.attempt_count, theirs.attempt_count);
+    assert_eq!(theirs_after.next_attempt_at, theirs.next_attempt_at);
+    assert_eq!(
+        retry(rig.webhook.clone(), delivery_id.clone())
+            .await
+            .status()
+            .as_u16(),
+        202
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,7 @@
 //! A webhook receiver for tests: a real HTTP server on loopback that records every
-//! request and answers with the statuses it is told to.
+//! request and answers with the statuses it is told to. Deliveries are checked with the
+//! reference `standardwebhooks` crate, an implementation independent of aura's own
+//! signing code (`aura::webhooks::signature`).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -17,11 +19,42 @@ pub struct Received {
     pub timestamp: i64,
     pub signature: String,
     pub body: Vec<u8>,
+    /// Every header, as the receiver got them.
+    pub headers: poem::http::HeaderMap,
 }
 
 impl Received {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("JSON webhook body")
+    }
+
+    /// Verifies the delivery as a receiver using the reference library would: its
+    /// `webhook-id`, `webhook-timestamp` and `webhook-signature` headers against the
+    /// body, the timestamp within five minutes of the real clock. `secret` is the
+    /// `whsec_…` string the API handed out.
+    pub fn verify_standard(&self, secret: &str) -> Result<(), standardwebhooks::WebhookError> {
+        standardwebhooks::Webhook::new(secret)?.verify(&self.body, &self.headers)
+    }
+
+    /// Panics unless [`verify_standard`](Self::verify_standard) accepts the delivery.
+    pub fn assert_verified(&self, secret: &str) {
+        if let Err(err) = self.verify_standard(secret) {
+            panic!(
+                "standardwebhooks refused delivery {} ({err}); signature {:?}",
+                self.id, self.signature
+            );
+        }
+    }
+
+    /// For deliveries signed on a test's moved clock, outside the library's five-minute
+    /// tolerance: whether one of the header's signatures is the one the reference library
+    /// computes for this id, timestamp and body.
+    pub fn signed_by(&self, secret: &str) -> bool {
+        let expected = standardwebhooks::Webhook::new(secret)
+            .expect("a whsec_ secret")
+            .sign(&self.id, self.timestamp, &self.body)
+            .expect("a UTF-8 body");
+        self.signature.split(' ').any(|entry| entry == expected)
     }
 }
 
@@ -55,6 +88,7 @@ async fn receive(req: &Request, body: Vec<u8>, state: Data<&Receiver>) -> Respon
             timestamp: header("webhook-timestamp").parse().unwrap_or_default(),
             signature: header("webhook-signature"),
             body,
+            headers: req.headers().clone(),
         });
         (inner.script.pop_front(), inner.delay)
     };
@@ -109,7 +143,13 @@ impl Receiver {
 
     /// Waits until at least `count` requests arrived (10 s at most).
     pub async fn wait_for(&self, count: usize) -> Vec<Received> {
-        for _ in 0..1_000 {
+        self.wait_for_within(count, Duration::from_secs(10)).await
+    }
+
+    /// Waits until at least `count` requests arrived, `within` at most.
+    pub async fn wait_for_within(&self, count: usize, within: Duration) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + within;
+        while tokio::time::Instant::now() < deadline {
             let received = self.received();
             if received.len() >= count {
                 return received;
@@ -121,4 +161,20 @@ impl Receiver {
             self.received().len()
         );
     }
+}
+
+/// The checker itself is right: the reference library reproduces the Standard Webhooks
+/// specification's test vector.
+#[test]
+fn the_reference_library_reproduces_the_specification_vector() {
+    let hook = standardwebhooks::Webhook::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+    assert_eq!(
+        hook.sign(
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            br#"{"test": 2432232314}"#
+        )
+        .unwrap(),
+        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    );
 }

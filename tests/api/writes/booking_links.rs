@@ -9,7 +9,7 @@ const CREATE: &str = "mutation($input: CreateBookingLinkInput!) { createBookingL
 const UPDATE: &str = "mutation($id: ID!, $input: UpdateBookingLinkInput!) { updateBookingLink(id: $id, input: $input) { id slug weeklyHours { day } active } }";
 
 fn every_day(start: &str, end: &str) -> Vec<Value> {
-    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
         .iter()
         .map(|d| json!({"day": d, "start": start, "end": end}))
         .collect()
@@ -196,7 +196,7 @@ async fn booking_link_validation_names_the_field() {
         (
             with(
                 "weeklyHours",
-                json!([{"day": "mon", "start": "09:00", "end": "12:00"}, {"day": "mon", "start": "11:00", "end": "13:00"}]),
+                json!([{"day": "MON", "start": "09:00", "end": "12:00"}, {"day": "MON", "start": "11:00", "end": "13:00"}]),
             ),
             "weeklyHours",
         ),
@@ -210,7 +210,7 @@ async fn booking_link_validation_names_the_field() {
         (
             with(
                 "weeklyHours",
-                json!([{"day": "mon", "start": "09:07", "end": "12:00"}]),
+                json!([{"day": "MON", "start": "09:07", "end": "12:00"}]),
             ),
             "weeklyHours",
         ),

@@ -24,7 +24,7 @@ fn rfc(at: DateTime<Utc>) -> String {
 
 /// A link on `owner`'s calendar open all day, every day, 30-minute slots, no buffer.
 async fn open_link(w: &World, slug: &str, owner: &str) {
-    let hours: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    let hours: Vec<Value> = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
         .iter()
         .map(|d| json!({"day": d, "start": "00:00", "end": "24:00"}))
         .collect();

@@ -43,7 +43,7 @@ fn input_type(name: &str) -> String {
 }
 
 fn operations(w: &World) -> Vec<Op> {
-    let hours = json!([{"day": "mon", "start": "09:00", "end": "17:00"}]);
+    let hours = json!([{"day": "MON", "start": "09:00", "end": "17:00"}]);
     vec![
         op(
             "createLead",

@@ -66,7 +66,7 @@ async fn every_mutation_refuses_another_organizations_ids() {
     let w = world().await;
     let (own, other) = (&w.own, &w.other);
     let at = days_ahead(7);
-    let hours = json!([{"day": "mon", "start": "09:00", "end": "17:00"}]);
+    let hours = json!([{"day": "MON", "start": "09:00", "end": "17:00"}]);
     let link = |owner: &str| json!({"slug": "acme-tenancy", "name": "L", "ownerId": owner, "durationMinutes": 30, "timezone": "UTC", "weeklyHours": hours});
     let cases: Vec<(&str, &str, Value)> = vec![
         // Targets in the other organization.
