@@ -4,7 +4,10 @@
 -- Environment: BENCH_KEYS (comma-separated API keys, may be empty), BENCH_PATHS
 -- (newline-separated paths, rotated), BENCH_METHOD (GET or POST), BENCH_BODY (the POST
 -- body), BENCH_EXPECT (a string every good body contains), BENCH_REJECT (a string no good
--- body contains; optional).
+-- body contains; optional), BENCH_TEMPLATE_START (optional: the body is a template whose
+-- `{{n}}` becomes the request's number and `{{start}}` the instant BENCH_TEMPLATE_START +
+-- n × BENCH_TEMPLATE_STEP seconds, so each request books a slot of its own),
+-- BENCH_OFFSET (where numbering starts, so rounds never reuse a number).
 
 local function split(text, sep)
   local out = {}
@@ -23,6 +26,9 @@ local expect = os.getenv("BENCH_EXPECT") or ""
 local reject = os.getenv("BENCH_REJECT") or ""
 if body == "" then body = nil end
 if reject == "" then reject = nil end
+local template_start = tonumber(os.getenv("BENCH_TEMPLATE_START") or "")
+local template_step = tonumber(os.getenv("BENCH_TEMPLATE_STEP") or "300")
+local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
 
 local threads = {}
 local counter = 0
@@ -35,6 +41,7 @@ function setup(thread)
 end
 
 function init(args)
+  -- Templated bodies number requests per thread: run them with one thread (-t1).
   counter = tonumber(id) or 0
 end
 
@@ -48,7 +55,13 @@ function request()
     headers["Content-Type"] = "application/json"
   end
   local path = paths[(counter % #paths) + 1]
-  return wrk.format(method, path, headers, body)
+  local this_body = body
+  if template_start ~= nil and body ~= nil then
+    local n = offset + counter
+    local start = os.date("!%Y-%m-%dT%H:%M:%SZ", template_start + n * template_step)
+    this_body = string.gsub(string.gsub(body, "{{n}}", tostring(n)), "{{start}}", start)
+  end
+  return wrk.format(method, path, headers, this_body)
 end
 
 function response(status, headers, response_body)

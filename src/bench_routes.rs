@@ -13,6 +13,9 @@
 //!   their closer, each lead's newest 25 payments with their product), hand-written, best
 //!   per backend (`LATERAL … LIMIT` on PostgreSQL, `ROW_NUMBER()` on SQLite), through the
 //!   same pool, serialized to the same JSON shape, with no GraphQL.
+//! - `POST /bench/open-link`: makes sure the demo organization has a booking link open
+//!   around the clock in five-minute slots for a year (`bench-open`), and answers its slug
+//!   and first free start, so the `bookCall` scenario can book a distinct slot per request.
 //! - `GET /bench/depth?after=<cursor>`: how many of the demo organization's leads come
 //!   before a cursor's row (newer, in list order), so the runner can check how deep its
 //!   deep page is.
@@ -25,7 +28,10 @@ use chrono::{DateTime, Utc};
 use poem::http::StatusCode;
 use poem::web::{Data, Json, Query};
 use poem::{IntoResponse, Response, Route, get, handler};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement, Value};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryResult, QuerySelect, Statement, Value,
+};
 use serde::Deserialize;
 use serde_json::{Map, json};
 use tokio::sync::OnceCell;
@@ -52,6 +58,7 @@ pub fn routes() -> Route {
         .at("/noop", get(noop))
         .at("/leads", get(db_floor))
         .at("/nested", get(nested_floor))
+        .at("/open-link", poem::post(open_link))
         .at("/statements", get(statements))
         .at("/depth", get(depth))
 }
@@ -300,6 +307,78 @@ async fn nested_page(db: &DatabaseConnection) -> Result<serde_json::Value, Strin
             "endCursor": page["pagination"]["next_cursor"],
         },
     }}}))
+}
+
+/// The slug of the bench's open booking link.
+const OPEN_LINK: &str = "bench-open";
+
+#[handler]
+async fn open_link(core: Data<&Core>) -> Response {
+    use crate::services::booking_links::{self, NewBookingLink, WeeklyIntervalInput};
+    let made = async {
+        let db = core.db.conn();
+        let org = demo_org(db).await?;
+        if crate::services::booking::active_link(db, OPEN_LINK)
+            .await
+            .is_err()
+        {
+            let owner = entities::team_member::Entity::find()
+                .filter(entities::team_member::Column::OrganizationId.eq(org))
+                .filter(entities::team_member::Column::Active.eq(true))
+                .one(db)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("the demo organization has no active member")?;
+            let every_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+                .into_iter()
+                .map(|day| WeeklyIntervalInput {
+                    day: day.to_owned(),
+                    start: "00:00".to_owned(),
+                    end: "24:00".to_owned(),
+                })
+                .collect();
+            let input = NewBookingLink {
+                slug: OPEN_LINK.to_owned(),
+                name: "Bench".to_owned(),
+                owner_id: ids::encode(IdKind::TeamMember, owner.id),
+                duration_minutes: 5,
+                timezone: "UTC".to_owned(),
+                weekly_hours: every_day,
+                buffer_minutes: Some(0),
+                min_notice_minutes: Some(0),
+                horizon_days: Some(365),
+                questions: None,
+                active: Some(true),
+            };
+            booking_links::create(&core.db, &crate::domain::Actor::operator(org), input)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        // An hour from now on the five-minute grid, or after the last slot an earlier run
+        // booked, whichever is later.
+        let link = crate::services::booking::active_link(db, OPEN_LINK)
+            .await
+            .map_err(|e| e.to_string())?;
+        let last: Option<DateTime<Utc>> = entities::call::Entity::find()
+            .select_only()
+            .column_as(entities::call::Column::ScheduledAt.max(), "last")
+            .filter(entities::call::Column::BookingLinkId.eq(link.id))
+            .into_tuple()
+            .one(db)
+            .await
+            .map_err(|e| e.to_string())?
+            .flatten();
+        let now = crate::time::now().timestamp();
+        let after_last = last.map_or(0, |at| at.timestamp() + 300);
+        let first = ((now / 300 + 12) * 300).max(after_last);
+        Ok::<_, String>(json!({"slug": OPEN_LINK, "first_start_unix": first}))
+    };
+    match made.await {
+        Ok(body) => Json(body).into_response(),
+        Err(err) => Json(json!({"success": false, "error": err}))
+            .with_status(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response(),
+    }
 }
 
 #[handler]
