@@ -41,9 +41,8 @@ async fn readiness_reports_database_migrations_and_draining() {
 
 #[tokio::test]
 async fn readiness_reports_a_configured_redis_without_naming_its_address() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    // A port held by this test and never listened on: connections to it are refused.
+    let (_held, port) = crate::helpers::closed_port();
     let app = TestApp::builder()
         .configure(move |c| {
             c.rate_limits.redis = Some(aura::ratelimit::RedisConfig {

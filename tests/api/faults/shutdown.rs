@@ -344,12 +344,29 @@ async fn sigterm_under_load_drains_without_dropping_a_request() {
             ))
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Under load before the signal: every client has had answers (a deadline, not a
+    // fixed pause, so a slow machine waits longer instead of failing).
+    let going = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (before, answered) = {
+            let records = records.lock().unwrap();
+            let answered: std::collections::HashSet<usize> = records
+                .iter()
+                .filter(|r| matches!(r.outcome, Outcome::Answered(_)))
+                .map(|r| r.client)
+                .collect();
+            (records.len(), answered.len())
+        };
+        if answered == CLIENTS {
+            break;
+        }
+        assert!(
+            Instant::now() < going,
+            "the load never got going: {before} requests"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let before = records.lock().unwrap().len();
-    assert!(
-        before >= CLIENTS,
-        "the load never got going: {before} requests"
-    );
 
     let sigterm = Instant::now();
     server.signal("TERM");

@@ -131,13 +131,18 @@ enum Mode {
 }
 
 /// A TCP proxy the test stops and starts: every connection through it can be cut, new
-/// connections closed at once ([`Proxy::cut`]) or refused ([`Proxy::refuse`]).
+/// connections closed at once ([`Proxy::cut`]) or refused ([`Proxy::refuse`]). It keeps
+/// its port throughout: while refusing, the port is held by a socket bound and not
+/// listening, which [`Proxy::restore`] listens on again.
 pub struct Proxy {
     pub port: u16,
     upstream: String,
     mode: Arc<Mutex<Mode>>,
     pipes: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accept: Mutex<Option<JoinHandle<()>>>,
+    /// The port while refusing: bound, never listening, so connections are refused and
+    /// no other socket takes it.
+    held: Mutex<Option<tokio::net::TcpSocket>>,
 }
 
 impl Proxy {
@@ -150,6 +155,7 @@ impl Proxy {
             mode: Arc::new(Mutex::new(Mode::Pass)),
             pipes: Arc::default(),
             accept: Mutex::new(None),
+            held: Mutex::new(None),
         };
         proxy.serve(listener);
         proxy
@@ -199,6 +205,20 @@ impl Proxy {
             let _ = accept.await;
         }
         self.cut_pipes();
+        // Taken again at once (the listener just closed), and kept until `restore`.
+        let held = self.bound_socket();
+        *self.held.lock().unwrap() = Some(held);
+    }
+
+    /// A socket bound to the proxy's port, not listening. `SO_REUSEADDR`, as the listener
+    /// had: the connections it accepted may still be closing on this port.
+    fn bound_socket(&self) -> tokio::net::TcpSocket {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, 1], self.port)))
+            .expect("hold the proxy's port");
+        socket
     }
 
     /// Passes connections to the upstream again.
@@ -211,8 +231,10 @@ impl Proxy {
             .as_ref()
             .is_some_and(|a| !a.is_finished());
         if !listening {
-            let listener = TcpListener::bind(("127.0.0.1", self.port))
-                .await
+            let held = self.held.lock().unwrap().take();
+            let listener = held
+                .unwrap_or_else(|| self.bound_socket())
+                .listen(1024)
                 .expect("listen again on the proxy's port");
             self.serve(listener);
         }

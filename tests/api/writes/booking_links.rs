@@ -26,8 +26,11 @@ fn input(w: &World, slug: &str) -> Value {
 /// What a widget sees for the link: its public name, or the error code.
 async fn public(w: &World, slug: &str) -> (Option<String>, usize) {
     // One whole UTC day, which holds one whole Berlin morning.
+    // Both ends from one reading of the clock, so a run at midnight cannot ask for two days.
     let from = midnight_ahead(2);
-    let to = midnight_ahead(3);
+    let to = aura::time::format_rfc3339(
+        aura::time::parse_rfc3339(&from).unwrap() + chrono::Duration::days(1),
+    );
     let response = w
         .app
         .client
