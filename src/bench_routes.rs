@@ -191,8 +191,8 @@ fn children_sql(
         DbBackend::Postgres => {
             let values: Vec<String> = ids.iter().map(|p| format!("({p}::uuid)")).collect();
             format!(
-                "SELECT {columns} FROM (VALUES {}) AS p(lead_id) CROSS JOIN LATERAL \
-                 (SELECT * FROM {table} c WHERE c.organization_id = $1 AND c.lead_id = p.lead_id \
+                "SELECT {columns} FROM (VALUES {}) AS parent(lead_id) CROSS JOIN LATERAL \
+                 (SELECT * FROM {table} c WHERE c.organization_id = $1 AND c.lead_id = parent.lead_id \
                  ORDER BY c.created_at DESC, c.id DESC LIMIT {CHILDREN}) c {join}",
                 values.join(", ")
             )

@@ -86,9 +86,17 @@ impl Dispatcher {
             per_subscription = config.per_subscription,
             "webhook dispatcher started"
         );
+        // Whether a claim may find something: set by a commit, the poll, a claim that came
+        // back full, or a finished attempt of a subscription that was at its limit. A claim
+        // that finds nothing still costs a round trip (about a millisecond on PostgreSQL),
+        // so finished attempts alone do not trigger one.
+        let mut look = true;
+        let mut poll = tokio::time::interval(config.poll_interval);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let free = config.concurrency.saturating_sub(in_flight.len());
-            if free > 0 {
+            if free > 0 && look {
+                look = false;
                 let saturated: Vec<Uuid> = per_subscription
                     .iter()
                     .filter(|(_, n)| **n >= config.per_subscription)
@@ -97,6 +105,8 @@ impl Dispatcher {
                 match self.claim_loaded(free, &saturated).await {
                     Ok(claimed) => {
                         claiming.succeeded();
+                        // A full claim may have left more behind.
+                        look = claimed.len() == free;
                         for claim in claimed {
                             *per_subscription
                                 .entry(claim.delivery.subscription_id)
@@ -133,17 +143,18 @@ impl Dispatcher {
                     if let Ok(subscription) = done
                         && let Some(n) = per_subscription.get_mut(&subscription)
                     {
+                        // Its deliveries were left out of claims while it was full.
+                        look |= *n >= config.per_subscription;
                         *n -= 1;
                         if *n == 0 {
                             per_subscription.remove(&subscription);
                         }
                     }
                 }
-                _ = tokio::time::sleep(config.poll_interval) => {}
+                _ = poll.tick() => look = true,
                 signal = commits.recv() => {
-                    if let Ok(Signal::KeyChanged(_) | Signal::KeysUnknown) = signal {
-                        continue;
-                    }
+                    // A missed signal (lagged) may have been a commit.
+                    look |= !matches!(signal, Ok(Signal::KeyChanged(_) | Signal::KeysUnknown));
                 }
                 _ = &mut shutdown => break,
             }
