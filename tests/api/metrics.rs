@@ -225,7 +225,11 @@ async fn the_metrics_listener_counts_known_traffic() {
         value(&scraped, "aura_webhook_pending_deliveries", &[]),
         Some(0.0)
     );
-    assert!(value(&scraped, "aura_webhook_oldest_pending_age_seconds", &[]).is_some());
+    // Nothing pending: no age.
+    assert_eq!(
+        value(&scraped, "aura_webhook_oldest_pending_age_seconds", &[]),
+        Some(0.0)
+    );
     assert_eq!(
         value(
             &scraped,
