@@ -4,6 +4,7 @@
 
 pub mod api_key;
 pub mod booking_link;
+pub mod calendar_hold;
 pub mod call;
 pub mod call_slot_claim;
 pub mod commission_rate;

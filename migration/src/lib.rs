@@ -10,6 +10,7 @@ mod m20261128_000005_booking;
 mod m20261128_000006_commissions;
 mod m20261203_000007_idempotency_owner;
 mod m20261203_000008_booking_questions;
+mod m20261204_000009_calendar_holds;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_commissions::Migration),
             Box::new(m20261203_000007_idempotency_owner::Migration),
             Box::new(m20261203_000008_booking_questions::Migration),
+            Box::new(m20261204_000009_calendar_holds::Migration),
         ]
     }
 }

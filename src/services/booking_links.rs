@@ -11,7 +11,9 @@ use crate::db::Database;
 use crate::db::lookup::target;
 use crate::domain::booking_form::{BookingForm, QuestionInput};
 use crate::domain::calendar::minutes;
-use crate::domain::calendar::schedule::{WeeklyHours, WeeklyIntervalJson};
+use crate::domain::calendar::schedule::{
+    MAX_BUFFER_MINUTES, MAX_DURATION_MINUTES, WeeklyHours, WeeklyIntervalJson,
+};
 use crate::domain::text::{required_text, timezone};
 use crate::domain::{Action, Actor, Slug};
 use crate::error::{AppError, AppResult};
@@ -84,11 +86,11 @@ fn hours(items: Vec<WeeklyIntervalInput>) -> AppResult<serde_json::Value> {
 }
 
 fn duration(value: i32) -> AppResult<i32> {
-    minutes("durationMinutes", value, 5, 480)
+    minutes("durationMinutes", value, 5, MAX_DURATION_MINUTES)
 }
 
 fn buffer(value: i32) -> AppResult<i32> {
-    minutes("bufferMinutes", value, 0, 240)
+    minutes("bufferMinutes", value, 0, MAX_BUFFER_MINUTES)
 }
 
 fn notice(value: i32) -> AppResult<i32> {

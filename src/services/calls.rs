@@ -14,6 +14,7 @@ use super::{Patch, active_member, calendar, leads, member_change};
 use crate::db::Database;
 use crate::db::lookup::{reference, target};
 use crate::domain::calendar::minutes;
+use crate::domain::calendar::schedule::MAX_DURATION_MINUTES;
 use crate::domain::status::{call_may_cancel, call_may_log_outcome, call_may_move};
 use crate::domain::text::optional_text;
 use crate::domain::{Action, Actor};
@@ -64,7 +65,7 @@ fn notes(value: Option<&str>) -> AppResult<Option<String>> {
 }
 
 fn duration(value: i32) -> AppResult<i32> {
-    minutes("durationMinutes", value, 5, 480)
+    minutes("durationMinutes", value, 5, MAX_DURATION_MINUTES)
 }
 
 /// Records `event` for `call` in the transaction.

@@ -584,6 +584,28 @@ async fn demo_calls_hold_their_time_on_the_demo_links() {
         }
     }
     let claims = call_slot_claim::Entity::find().all(&app.db).await.unwrap();
+    // What availability reads: one span per holding call, from its first to its last block.
+    let mut spans = std::collections::BTreeMap::new();
+    for claim in &claims {
+        let span = spans.entry(claim.call_id).or_insert((
+            claim.team_member_id,
+            claim.block_start,
+            claim.block_start,
+        ));
+        span.1 = span.1.min(claim.block_start);
+        span.2 = span.2.max(claim.block_start);
+    }
+    let stored: std::collections::BTreeMap<_, _> = entities::calendar_hold::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.call_id, (h.team_member_id, h.first_block, h.last_block)))
+        .collect();
+    assert_eq!(
+        stored, spans,
+        "one span per holding call, covering its blocks"
+    );
     let held: BTreeSet<_> = claims
         .iter()
         .map(|c| (c.team_member_id, c.block_start))
@@ -618,5 +640,65 @@ async fn demo_calls_hold_their_time_on_the_demo_links() {
     assert_eq!(
         body["data"]["publicBookingLink"]["name"],
         json!("Strategy Call")
+    );
+}
+
+/// A call that began before the asked window still holds the part of it inside the
+/// window, even when it is longer than the link's own calls (availability widens the
+/// window by the link's duration and buffer only): the first free slot comes after its
+/// end and buffer. Rescheduling it away frees that time again.
+#[tokio::test]
+async fn a_call_begun_before_the_window_holds_the_rest_of_its_time() {
+    let app = TestApp::spawn().await;
+    let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
+    let s = seed(&app.db, org.id, "acme", 0).await;
+    open_link(&app, org.id, &s.team_member, "acme-strategy", "UTC").await;
+    // A second link of the same owner, for 4-hour calls (slots at 00:00, 04:00, 08:00…).
+    open_link(&app, org.id, &s.team_member, "acme-workshop", "UTC").await;
+    let link = booking_link::Entity::find()
+        .filter(booking_link::Column::Slug.eq("acme-workshop"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut active: booking_link::ActiveModel = link.into();
+    active.duration_minutes = Set(240);
+    active.update(&app.db).await.unwrap();
+
+    let day = (Utc::now() + Duration::days(3))
+        .duration_trunc(Duration::days(1))
+        .unwrap();
+    let booked = day + Duration::hours(8);
+    let (_, body) = anonymous(
+        &app,
+        BOOK,
+        json!({"slug": "acme-workshop", "start": rfc(booked), "email": "early@example.com"}),
+    )
+    .await;
+    let token = body["data"]["bookCall"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_owned();
+    // From 11:00, inside the 08:00 workshop (to 12:00, then a 10-minute buffer to 12:10).
+    let from = day + Duration::hours(11);
+    let free = slots(&app, "acme-strategy", from, from + Duration::hours(3)).await;
+    assert_eq!(
+        free.first().map(String::as_str),
+        Some(rfc(day + Duration::hours(12) + Duration::minutes(30)).as_str()),
+        "12:00 would overlap the buffer up to 12:10: {free:?}"
+    );
+    // Moved to the next day, the workshop no longer holds this one.
+    let (_, body) = anonymous(
+        &app,
+        "mutation($t: String!, $s: DateTime!) { rescheduleBooking(token: $t, start: $s) { start } }",
+        json!({"t": token, "s": rfc(booked + Duration::days(1))}),
+    )
+    .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let free = slots(&app, "acme-strategy", from, from + Duration::hours(3)).await;
+    assert_eq!(
+        free.first().map(String::as_str),
+        Some(rfc(from).as_str()),
+        "{free:?}"
     );
 }

@@ -5,6 +5,10 @@ use serde::{Deserialize, Serialize};
 
 /// Calendar blocks and slot starts are multiples of this many minutes.
 pub const GRANULARITY_MINUTES: u32 = 5;
+/// The longest a call (or a booking link's calls) may last, in minutes.
+pub const MAX_DURATION_MINUTES: i32 = 480;
+/// The longest buffer a booking link may keep after its calls, in minutes.
+pub const MAX_BUFFER_MINUTES: i32 = 240;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WeeklyIntervalJson {
