@@ -6,9 +6,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entities::{booking_link, calendar_hold, call, call_slot_claim};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, SqlErr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QuerySelect, SqlErr,
 };
 use uuid::Uuid;
 
@@ -166,17 +167,39 @@ pub async fn busy_between<C: ConnectionTrait>(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> AppResult<Busy> {
-    let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = calendar_hold::Entity::find()
+    let spans = calendar_hold::Entity::find()
         .select_only()
-        .column(calendar_hold::Column::FirstBlock)
-        .column(calendar_hold::Column::LastBlock)
         .filter(calendar_hold::Column::TeamMemberId.eq(team_member_id))
         .filter(calendar_hold::Column::FirstBlock.gt(from - longest_hold()))
         .filter(calendar_hold::Column::FirstBlock.lt(to))
-        .filter(calendar_hold::Column::LastBlock.gt(from - block()))
-        .into_tuple()
-        .all(db)
-        .await?;
+        .filter(calendar_hold::Column::LastBlock.gt(from - block()));
+    let rows: Vec<(DateTime<Utc>, DateTime<Utc>)> = if db.get_database_backend()
+        == DbBackend::Sqlite
+    {
+        // sqlx hands SQLite rows over from its worker thread one at a time, a wake-up
+        // each (about 50 context switches for a busy week); one row holding a JSON
+        // array of the spans is one hand-off.
+        let text: Option<String> = spans
+            .column_as(
+                Expr::cust("json_group_array(json_array(first_block, last_block))"),
+                "spans",
+            )
+            .into_tuple()
+            .one(db)
+            .await?;
+        match text {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|err| AppError::internal(format!("calendar spans from SQLite: {err}")))?,
+            None => Vec::new(),
+        }
+    } else {
+        spans
+            .column(calendar_hold::Column::FirstBlock)
+            .column(calendar_hold::Column::LastBlock)
+            .into_tuple()
+            .all(db)
+            .await?
+    };
     Ok(Busy::new(
         rows.into_iter()
             .map(|(first, last)| (first, last + block()))
