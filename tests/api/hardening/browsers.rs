@@ -348,3 +348,93 @@ async fn cross_origin_errors_keep_the_contract_shape_and_headers() {
     );
     assert_error(limited, 429, "RATE_LIMITED").await;
 }
+
+/// The widget's persisted `AvailableSlots` over GET is a short-lived public answer with
+/// an `ETag` (a repeat with `If-None-Match` is 304 with no body); the same GET with a key,
+/// and a booking read by its token, are never stored.
+#[tokio::test]
+async fn the_widgets_public_gets_are_cached_briefly_and_nothing_else_is() {
+    let app = TestApp::spawn().await;
+    let org = org_with_key(&app.db, "acme", ScopeSet::all()).await;
+    let s = seed(&app.db, org.id, "acme", 0).await;
+    open_link(&app, org.id, &s.team_member, "acme-open").await;
+    let hashes = aura::graphql::persisted::widget_hashes();
+    let get = |operation: &str, variables: Value| {
+        let hash = hashes[operation]
+            .as_str()
+            .expect("a widget hash")
+            .to_owned();
+        let url = app.url(&format!(
+            "/graphql?operationName={operation}&variables={}&extensions={}",
+            urlencoding(&variables.to_string()),
+            urlencoding(&json!({"persistedQuery": {"version": 1, "sha256Hash": hash}}).to_string()),
+        ));
+        app.client.get(url).header("accept", "application/json")
+    };
+    let week = json!({"slug": "acme-open", "from": slot(0), "to": slot(48 * 7)});
+    let first = get("AvailableSlots", week.clone())
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(first.status().as_u16(), 200);
+    let header = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header(&first, "cache-control").as_deref(),
+        Some("public, max-age=5")
+    );
+    let etag = header(&first, "etag").expect("an ETag");
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    let body: Value = first.json().await.expect("JSON");
+    assert!(
+        body["data"]["availableSlots"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty()),
+        "{body}"
+    );
+
+    let again = get("AvailableSlots", week.clone())
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(again.status().as_u16(), 304);
+    assert!(again.bytes().await.expect("body").is_empty());
+
+    let keyed = get("AvailableSlots", week)
+        .bearer_auth(&org.key)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(keyed.status().as_u16(), 200);
+    assert_eq!(header(&keyed, "cache-control").as_deref(), Some("no-store"));
+    assert_eq!(header(&keyed, "etag"), None);
+
+    let (_, booked) = anonymous(
+        &app,
+        "mutation($slug: String!, $start: DateTime!) { bookCall(slug: $slug, start: $start, name: \"Ada\", email: \"ada@example.com\") { token } }",
+        json!({"slug": "acme-open", "start": slot(3)}),
+    )
+    .await;
+    let token = booked["data"]["bookCall"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{booked}"));
+    let by_token = get("PublicBooking", json!({"token": token}))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(by_token.status().as_u16(), 200);
+    assert_eq!(
+        header(&by_token, "cache-control").as_deref(),
+        Some("no-store")
+    );
+}
+
+fn urlencoding(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
