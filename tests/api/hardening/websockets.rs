@@ -233,8 +233,9 @@ async fn an_open_subscription_of_a_revoked_key_ends_within_seconds() {
     assert!(revoked_at.elapsed() < REVOCATION_DEADLINE);
 }
 
-/// On PostgreSQL the other instance hears the revocation through `NOTIFY`; on SQLite (no
-/// notifications) its periodic check finds it. Either way, within 5 s.
+/// On PostgreSQL the other instance hears the revocation through `NOTIFY`: within 1 s,
+/// as the contract says. On SQLite (one process in production; here two apps on one
+/// file, with no notifications) its periodic check finds it, within 5 s.
 #[tokio::test]
 async fn a_key_revoked_on_another_instance_loses_its_sockets_within_seconds() {
     let app = TestApp::spawn().await;
@@ -255,7 +256,13 @@ async fn a_key_revoked_on_another_instance_loses_its_sockets_within_seconds() {
         .await
         .expect("the other instance closes the socket within 5 s");
     assert_eq!(closed.code, 4401, "{closed:?}");
-    assert!(revoked_at.elapsed() < REVOCATION_DEADLINE);
+    let deadline = if app.database.backend() == sea_orm::DbBackend::Postgres {
+        Duration::from_secs(1)
+    } else {
+        REVOCATION_DEADLINE
+    };
+    let took = revoked_at.elapsed();
+    assert!(took < deadline, "closed after {took:?}");
 }
 
 #[tokio::test]
