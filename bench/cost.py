@@ -12,7 +12,6 @@ counts the server's context switches per request (`/proc/<pid>/task/*/status`) u
 """
 
 import argparse
-import base64
 import glob
 import os
 import subprocess
@@ -24,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402  (the runner's datasets, servers and requests)
 
 
-def scenarios(base, dataset, key, ids):
+def scenarios(key, ids):
     now = time.time()
     day = lambda d: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + d * 86400))  # noqa: E731
     slots = {"query": run.SLOTS, "variables": {"slug": run.SLOTS_LINK, "from": day(1), "to": day(8)}}
@@ -88,12 +87,7 @@ def main():
     for mode in ("callgrind", "switches"):
         port = run.free_port()
         base = f"http://127.0.0.1:{port}"
-        env = dict(os.environ, DATABASE_URL=dataset.url, AURA_BIND=f"127.0.0.1:{port}",
-                   AURA_BENCH_ROUTES="true", AURA_WEBHOOK_DISPATCHER="false",
-                   AURA_WEBHOOK_SECRET_KEY=base64.b64encode(os.urandom(32)).decode(),
-                   AURA_RATE_LIMIT_PER_KEY=run.BIG_LIMIT, AURA_RATE_LIMIT_PER_ORG=run.BIG_LIMIT,
-                   AURA_RATE_LIMIT_PER_IP=run.BIG_LIMIT, AURA_LOG="warn")
-        env.pop("REDIS_URL", None)
+        env = run.server_env(dataset.url, port)
         argv = [args.binary, "serve"]
         if mode == "callgrind":
             argv = ["valgrind", "--tool=callgrind", "--dump-instr=no",
@@ -102,7 +96,7 @@ def main():
         try:
             server.wait_ready(f"{base}/health", timeout=300)
             ids = [lead["id"] for lead in run.warm(f"{base}/v1/leads?limit=25", key, count=3)["data"]]
-            for name, method, path, body, k in scenarios(base, dataset, key, ids):
+            for name, method, path, body, k in scenarios(key, ids):
                 run.warm(f"{base}{path}", k, body, method, 20)
                 if mode == "callgrind":
                     pid = server.process.pid

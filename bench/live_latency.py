@@ -9,12 +9,12 @@ The writes are public `bookCall`s on distinct slots of the bench's open link (AP
 are read-only; the binary needs `--features bench`); B's subscription is `call.booked`. `--backend sqlite` runs both on one SQLite file instead (one process writes,
 the other hears through the 1 s poll only: SQLite has no NOTIFY).
 
+  pip install websockets   # the one module it needs beyond the standard library
   bench/live_latency.py --binary target/release/aura --events 300
 """
 
 import argparse
 import asyncio
-import base64
 import datetime as dt
 import json
 import os
@@ -98,13 +98,7 @@ def main():
         bases = []
         for name in ("a", "b"):
             port = run.free_port()
-            env = dict(os.environ, DATABASE_URL=dataset.url, AURA_BIND=f"127.0.0.1:{port}",
-                       AURA_WEBHOOK_DISPATCHER="false", AURA_BENCH_ROUTES="true",
-                       AURA_WEBHOOK_SECRET_KEY=base64.b64encode(os.urandom(32)).decode(),
-                       AURA_RATE_LIMIT_PER_KEY=run.BIG_LIMIT,
-                       AURA_RATE_LIMIT_PER_ORG=run.BIG_LIMIT,
-                       AURA_RATE_LIMIT_PER_IP=run.BIG_LIMIT, AURA_LOG="warn")
-            env.pop("REDIS_URL", None)
+            env = run.server_env(dataset.url, port)
             server = run.Server([args.binary, "serve"], env, f"live-{name}", temp)
             servers.append(server)
             base = f"http://127.0.0.1:{port}"

